@@ -1,0 +1,9 @@
+"""l2gd: scikit-learn's Ridge objective, solved exactly, by gradient descent or by SGD."""
+
+from ._objective import RidgeProblem
+from ._ridge import GDRidgeRegressor
+from ._stats import RidgeStats
+
+__version__ = "0.1.0.dev0"
+
+__all__ = ["GDRidgeRegressor", "RidgeProblem", "RidgeStats", "__version__"]

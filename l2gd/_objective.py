@@ -1,0 +1,198 @@
+"""The ridge problem, stated once.
+
+Every l2gd solver minimizes, for each target column ``k``,
+
+.. math::
+
+    f_k(w, b) = \\sum_{i=1}^{n} s_i \\, (y_{ik} - x_i^\\top w - b)^2
+                + \\alpha_k \\, \\lVert w \\rVert_2^2
+
+with sample weights ``s_i >= 0`` (default 1) and an unpenalized intercept
+``b`` (``b = 0`` when ``fit_intercept=False``). This is exactly the objective
+of :class:`sklearn.linear_model.Ridge` with the same ``alpha``: a sum, not a
+mean, and not halved.
+
+With an intercept, minimizing over ``b`` first gives ``b = \\bar y - \\bar x^\\top
+w`` with the weighted means ``\\bar x = \\sum_i s_i x_i / S`` and ``\\bar y``,
+``S = \\sum_i s_i``; what remains is the same problem without intercept on the
+centered data ``X_c = X - 1 \\bar x^\\top``, ``y_c = y - \\bar y``. The
+deterministic solvers work on that centered problem. :class:`RidgeProblem`
+never forms ``X_c``: products with it are corrected on the small side
+(``X_c w = X w - 1 (\\bar x^\\top w)``, ``X_c^\\top r = X^\\top r - \\bar x
+(1^\\top r)``), so a sparse ``X`` stays sparse and a dense ``X`` is not copied.
+
+Gradient with respect to ``w`` (per target column)::
+
+    grad f = -2 X_c^T S r + 2 alpha w,   r = y_c - X_c w
+
+and its Lipschitz constant is ``2 (lambda_max(X_c^T S X_c) + alpha)``.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.linalg import ArpackError, LinearOperator, eigsh
+
+
+def _weighted_mean(A, sample_weight, sw_sum):
+    """Column means of ``A`` (dense or sparse) weighted by ``sample_weight``."""
+    if sample_weight is None:
+        mean = np.asarray(A.sum(axis=0)).ravel() / sw_sum
+    else:
+        mean = np.asarray(A.T @ sample_weight).ravel() / sw_sum
+    return mean.astype(A.dtype, copy=False)
+
+
+class RidgeProblem:
+    """Ridge regression problem: data, weights, penalty and intercept handling.
+
+    Parameters
+    ----------
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        Training data. Never copied or modified.
+    Y : ndarray of shape (n_samples, n_targets)
+        Targets, always 2-D here.
+    alpha : ndarray of shape (n_targets,)
+        Penalty per target, ``>= 0``.
+    sample_weight : ndarray of shape (n_samples,) or None
+        Non-negative weights; None means all ones.
+    fit_intercept : bool
+        Whether the problem has an unpenalized intercept (then it is
+        eliminated by implicit centering, see the module docstring).
+
+    Attributes
+    ----------
+    sw_sum : float
+        Total weight ``S``.
+    X_offset : ndarray of shape (n_features,)
+        Weighted column means of X (zeros without intercept).
+    y_offset : ndarray of shape (n_targets,)
+        Weighted means of Y (zeros without intercept).
+    """
+
+    def __init__(self, X, Y, alpha, sample_weight=None, fit_intercept=True):
+        self.X = X
+        self.Y = Y
+        self.alpha = np.asarray(alpha, dtype=X.dtype)
+        self.sample_weight = sample_weight
+        self.fit_intercept = fit_intercept
+        self.dtype = X.dtype
+        n_samples = X.shape[0]
+        self.sw_sum = float(n_samples if sample_weight is None else sample_weight.sum())
+        if fit_intercept:
+            self.X_offset = _weighted_mean(X, sample_weight, self.sw_sum)
+            self.y_offset = _weighted_mean(Y, sample_weight, self.sw_sum)
+        else:
+            self.X_offset = np.zeros(X.shape[1], dtype=X.dtype)
+            self.y_offset = np.zeros(Y.shape[1], dtype=X.dtype)
+        # The centered targets are small (n x k) next to X; keep them.
+        self.Yc = Y - self.y_offset
+
+    @property
+    def n_samples(self):
+        return self.X.shape[0]
+
+    @property
+    def n_features(self):
+        return self.X.shape[1]
+
+    @property
+    def n_targets(self):
+        return self.Y.shape[1]
+
+    @property
+    def is_sparse(self):
+        return sp.issparse(self.X)
+
+    # -- products with the (implicitly) centered design ---------------------
+    def matvec(self, W):
+        """Return ``X_c @ W`` for ``W`` of shape (n_features, m)."""
+        out = np.asarray(self.X @ W)
+        if self.fit_intercept:
+            out -= self.X_offset @ W
+        return out
+
+    def rmatvec(self, R):
+        """Return ``X_c.T @ R`` for ``R`` of shape (n_samples, m)."""
+        out = np.asarray(self.X.T @ R)
+        if self.fit_intercept:
+            out -= np.outer(self.X_offset, R.sum(axis=0))
+        return out
+
+    def weighted(self, R):
+        """Return ``S @ R``: rows of ``R`` scaled by the sample weights."""
+        if self.sample_weight is None:
+            return R
+        return R * self.sample_weight[:, None]
+
+    # -- objective ----------------------------------------------------------
+    def residual(self, W):
+        """Residual ``r = y_c - X_c W`` of shape (n_samples, n_targets)."""
+        return self.Yc - self.matvec(W)
+
+    def value_from_residual(self, R, W):
+        """Objective per target from a residual ``R`` at ``W``."""
+        return (self.weighted(R) * R).sum(axis=0) + self.alpha * (W * W).sum(axis=0)
+
+    def value(self, W):
+        """Ridge objective summed over targets at the optimal intercept for ``W``.
+
+        Equal to ``sum_k f_k(W[:, k], b_k)`` with ``b = intercept(W)``, the
+        quantity :class:`sklearn.linear_model.Ridge` minimizes.
+        """
+        return float(self.value_from_residual(self.residual(W), W).sum())
+
+    def gradient(self, W, R=None):
+        """Gradient of the objective with respect to ``W``.
+
+        ``R`` is the residual at ``W`` when the caller already has it.
+        """
+        if R is None:
+            R = self.residual(W)
+        return 2.0 * (self.alpha * W - self.rmatvec(self.weighted(R)))
+
+    def intercept(self, W):
+        """Optimal intercept ``y_offset - X_offset @ W`` for coefficients ``W``."""
+        return self.y_offset - self.X_offset @ W
+
+    def lipschitz(self, tol=1e-3):
+        """Lipschitz constants of the gradient, one per target.
+
+        ``2 * (lambda_max(X_c^T S X_c) + alpha)``; the top eigenvalue comes
+        from Lanczos (ARPACK) on the implicit operator, so X is never copied.
+        The estimate is inflated by ``tol`` relative to make it an upper bound
+        in practice.
+        """
+        return 2.0 * (self.gram_norm(tol) + self.alpha)
+
+    def gram_norm(self, tol=1e-3):
+        """Largest eigenvalue of the centered weighted Gram matrix ``X_c^T S X_c``."""
+        p = self.n_features
+        dtype = np.float64
+
+        def mv(v):
+            v = np.asarray(v, dtype=self.dtype).reshape(p, 1)
+            return self.rmatvec(self.weighted(self.matvec(v))).ravel().astype(dtype)
+
+        # Frobenius bound: trace of the Gram matrix, an upper bound on its norm.
+        trace = float(np.sum(self._gram_diagonal()))
+        if p <= 2 or trace <= 0:
+            return trace
+        op = LinearOperator((p, p), matvec=mv, dtype=dtype)
+        v0 = np.random.default_rng(0).standard_normal(p)
+        try:
+            top = eigsh(op, k=1, which="LA", tol=tol, v0=v0, return_eigenvectors=False)
+        except ArpackError:
+            return trace
+        return min(max(float(top[0]), 0.0) * (1.0 + tol), trace)
+
+    def _gram_diagonal(self):
+        """Diagonal of ``X_c^T S X_c`` without forming it or copying X."""
+        X, sw = self.X, self.sample_weight
+        if self.is_sparse:
+            sq = X.multiply(X)
+            diag = np.asarray(sq.sum(axis=0) if sw is None else sq.T @ sw).ravel()
+        elif sw is None:
+            diag = np.einsum("ij,ij->j", X, X)
+        else:
+            diag = np.einsum("ij,ij,i->j", X, X, sw)
+        return np.clip(diag - self.sw_sum * self.X_offset**2, 0, None)

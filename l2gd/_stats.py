@@ -1,0 +1,226 @@
+"""Sufficient statistics of the ridge problem, computed blockwise and mergeable."""
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.linalg.blas import get_blas_funcs
+
+# Rows per block are chosen so one centered block takes about this many bytes.
+_BLOCK_BYTES = 8 * 2**20
+
+
+def _block_rows(n_features, itemsize, n_samples):
+    rows = max(256, _BLOCK_BYTES // max(1, n_features * itemsize))
+    return int(min(rows, max(n_samples, 1)))
+
+
+def _dense_moments(X, Y, sample_weight, x_shift, y_shift, block_rows=None):
+    """Weighted second moments of dense ``X`` and ``Y`` about the given shifts.
+
+    Returns ``xx = sum_i s_i (x_i - c)(x_i - c)^T``, ``xy`` and ``yy`` (the
+    diagonal of the Y moment matrix). ``X`` is read in row blocks: one shifted,
+    weighted copy of a block at a time (BLAS ``syrk``), never a copy of ``X``.
+    """
+    n, p = X.shape
+    dtype = X.dtype
+    if block_rows is None:
+        block_rows = _block_rows(p, dtype.itemsize, n)
+    syrk = get_blas_funcs("syrk", dtype=dtype)
+    xx = np.zeros((p, p), dtype=dtype, order="F")
+    xy = np.zeros((p, Y.shape[1]), dtype=dtype)
+    yy = np.zeros(Y.shape[1], dtype=dtype)
+    for start in range(0, n, block_rows):
+        stop = min(start + block_rows, n)
+        Xb = np.subtract(X[start:stop], x_shift, dtype=dtype)
+        Yb = np.subtract(Y[start:stop], y_shift, dtype=dtype)
+        if sample_weight is not None:
+            root = np.sqrt(sample_weight[start:stop])[:, None]
+            Xb *= root
+            Yb *= root
+        # Xb is C-ordered (b, p), so Xb.T is a Fortran (p, b) view: C += Xb^T Xb.
+        xx = syrk(1.0, Xb.T, beta=1.0, c=xx, trans=0, lower=1, overwrite_c=1)
+        xy += Xb.T @ Yb
+        yy += np.einsum("ij,ij->j", Yb, Yb)
+    # syrk filled the lower triangle only.
+    upper = np.triu_indices(p, 1)
+    xx[upper] = xx.T[upper]
+    return np.ascontiguousarray(xx), xy, yy
+
+
+def _sparse_moments(X, Y, sample_weight, x_mean, y_mean, sw_sum):
+    """Weighted centered moments of sparse ``X``: sparse products, then the
+    centering correction on the small ``p x p`` result."""
+    Xs = X if sample_weight is None else X.multiply(sample_weight[:, None]).tocsr()
+    xx = np.asarray((X.T @ Xs).toarray(), dtype=X.dtype)
+    xy = np.asarray(Xs.T @ Y, dtype=X.dtype)
+    Ys = Y if sample_weight is None else Y * sample_weight[:, None]
+    yy = np.einsum("ij,ij->j", Ys, Y)
+    xx -= sw_sum * np.outer(x_mean, x_mean)
+    xy -= sw_sum * np.outer(x_mean, y_mean)
+    yy -= sw_sum * y_mean**2
+    return xx, xy, yy
+
+
+class RidgeStats:
+    """Sufficient statistics of a weighted ridge problem, mergeable across batches.
+
+    Everything :class:`~l2gd.GDRidgeRegressor` needs to solve the ridge problem
+    exactly, for any ``alpha``: the total weight, the weighted means of X and
+    y, and the centered weighted moment matrices. Its size is
+    ``O(n_features**2)`` whatever the number of rows, and two statistics merge
+    exactly (the pairwise update of Chan, Golub and LeVeque), so any engine
+    that can map over blocks of rows and reduce (a loop over files, Dask, Ray,
+    Spark) can fit l2gd exactly.
+
+    Parameters
+    ----------
+    sw_sum : float
+        Total sample weight ``S``.
+    x_mean : ndarray of shape (n_features,)
+        Weighted mean of the rows of X (zeros when ``fit_intercept=False``).
+    y_mean : ndarray of shape (n_targets,)
+        Weighted mean of y (zeros when ``fit_intercept=False``).
+    xx : ndarray of shape (n_features, n_features)
+        ``sum_i s_i (x_i - x_mean)(x_i - x_mean)^T``.
+    xy : ndarray of shape (n_features, n_targets)
+        ``sum_i s_i (x_i - x_mean)(y_i - y_mean)^T``.
+    yy : ndarray of shape (n_targets,)
+        ``sum_i s_i (y_i - y_mean)**2``.
+    n_samples : int
+        Number of rows seen.
+    fit_intercept : bool
+        Whether the moments are centered (the model has an intercept).
+
+    See Also
+    --------
+    GDRidgeRegressor.from_stats : Fit an estimator from statistics.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from l2gd import RidgeStats
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.standard_normal((100, 3)), rng.standard_normal(100)
+    >>> whole = RidgeStats.from_batch(X, y)
+    >>> parts = RidgeStats.from_batch(X[:30], y[:30]).merge(
+    ...     RidgeStats.from_batch(X[30:], y[30:]))
+    >>> bool(np.allclose(whole.xx, parts.xx))
+    True
+    """
+
+    def __init__(self, sw_sum, x_mean, y_mean, xx, xy, yy, n_samples, fit_intercept):
+        self.sw_sum = float(sw_sum)
+        self.x_mean = x_mean
+        self.y_mean = y_mean
+        self.xx = xx
+        self.xy = xy
+        self.yy = yy
+        self.n_samples = int(n_samples)
+        self.fit_intercept = bool(fit_intercept)
+
+    @property
+    def n_features(self):
+        return self.xx.shape[0]
+
+    @property
+    def n_targets(self):
+        return self.xy.shape[1]
+
+    @property
+    def dtype(self):
+        return self.xx.dtype
+
+    @classmethod
+    def from_batch(cls, X, y, sample_weight=None, *, fit_intercept=True):
+        """Compute the statistics of one batch of rows.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Rows of the design. Dense X is read in row blocks, never copied.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights.
+        fit_intercept : bool, default=True
+            Center the moments (the model has an intercept).
+
+        Returns
+        -------
+        stats : RidgeStats
+        """
+        from ._validation import check_batch
+
+        X, Y, sw = check_batch(X, y, sample_weight)
+        return cls._from_checked(X, Y, sw, fit_intercept)
+
+    @classmethod
+    def _from_checked(cls, X, Y, sample_weight, fit_intercept, x_mean=None, y_mean=None):
+        n = X.shape[0]
+        dtype = X.dtype
+        sw_sum = float(n if sample_weight is None else sample_weight.sum())
+        if fit_intercept and sw_sum > 0:
+            if x_mean is None:
+                from ._objective import _weighted_mean
+
+                x_mean = _weighted_mean(X, sample_weight, sw_sum)
+                y_mean = _weighted_mean(Y, sample_weight, sw_sum)
+        else:
+            x_mean = np.zeros(X.shape[1], dtype=dtype)
+            y_mean = np.zeros(Y.shape[1], dtype=dtype)
+        if sp.issparse(X):
+            xx, xy, yy = _sparse_moments(X, Y, sample_weight, x_mean, y_mean, sw_sum)
+        else:
+            xx, xy, yy = _dense_moments(X, Y, sample_weight, x_mean, y_mean)
+        return cls(sw_sum, x_mean, y_mean, xx, xy, yy, n, fit_intercept)
+
+    def merge(self, other):
+        """Return the statistics of both batches together (exact, order-free).
+
+        Parameters
+        ----------
+        other : RidgeStats
+            Statistics of other rows, with the same shapes and
+            ``fit_intercept``.
+
+        Returns
+        -------
+        merged : RidgeStats
+            A new object; ``self`` and ``other`` are unchanged.
+        """
+        if not isinstance(other, RidgeStats):
+            raise TypeError(f"other must be a RidgeStats, got {type(other).__name__}.")
+        if other.fit_intercept != self.fit_intercept:
+            raise ValueError("Cannot merge statistics with different fit_intercept.")
+        if other.xy.shape != self.xy.shape:
+            raise ValueError(
+                "Cannot merge statistics of different shapes: "
+                f"{self.xy.shape} (n_features, n_targets) and {other.xy.shape}."
+            )
+        S = self.sw_sum + other.sw_sum
+        xx = self.xx + other.xx
+        xy = self.xy + other.xy
+        yy = self.yy + other.yy
+        x_mean, y_mean = self.x_mean, self.y_mean
+        if self.fit_intercept and self.sw_sum > 0 and other.sw_sum > 0:
+            dx = other.x_mean - self.x_mean
+            dy = other.y_mean - self.y_mean
+            c = self.sw_sum * other.sw_sum / S
+            xx += c * np.outer(dx, dx)
+            xy += c * np.outer(dx, dy)
+            yy += c * dy**2
+            x_mean = self.x_mean + dx * (other.sw_sum / S)
+            y_mean = self.y_mean + dy * (other.sw_sum / S)
+        elif self.sw_sum == 0:
+            x_mean, y_mean = other.x_mean, other.y_mean
+        return RidgeStats(
+            S, x_mean, y_mean, xx, xy, yy, self.n_samples + other.n_samples, self.fit_intercept
+        )
+
+    def objective(self, W, alpha):
+        """Ridge objective per target at coefficients ``W`` and the optimal intercept."""
+        quad = np.einsum("ik,ij,jk->k", W, self.xx, W)
+        return self.yy - 2.0 * np.einsum("ik,ik->k", W, self.xy) + quad + alpha * (W * W).sum(0)
+
+    def intercept(self, W):
+        """Optimal intercept for coefficients ``W``."""
+        return self.y_mean - self.x_mean @ W

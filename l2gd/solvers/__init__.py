@@ -1,0 +1,25 @@
+"""Solvers for the ridge problem and the registry that names them.
+
+Every solver implements ``solve(problem, *, init, tol, max_iter,
+random_state, verbose) -> SolveResult`` (see :class:`Solver`). The estimator
+resolves a string ``solver`` through :data:`SOLVERS` and never branches on
+solver names; a user-written :class:`Solver` subclass works the same way as a
+built-in one.
+"""
+
+from ._base import IterativeSolver, Solver, SolveResult
+from ._closed_form import ClosedForm
+from ._gd import GradientDescent
+
+#: Registry: solver name -> solver class. Parameter validation derives the
+#: allowed values of ``solver`` from it.
+SOLVERS = {cls.name: cls for cls in (ClosedForm, GradientDescent)}
+
+__all__ = [
+    "SOLVERS",
+    "ClosedForm",
+    "GradientDescent",
+    "IterativeSolver",
+    "SolveResult",
+    "Solver",
+]
