@@ -9,6 +9,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted
 
+from . import _dask
 from ._compat import HasMethods, Interval, StrOptions, _fit_context, validate_data
 from ._objective import RidgeProblem
 from ._validation import (
@@ -228,6 +229,8 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
         self : GDRidgeRegressor
             Fitted estimator.
         """
+        if _dask.is_dask_collection(X):
+            return _dask.fit(self, X, y, sample_weight)
         X, y = validate_data(
             self,
             X,
@@ -266,8 +269,34 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
             Predictions.
         """
         check_is_fitted(self)
+        if _dask.is_dask_collection(X):
+            return _dask.predict(self, X)
         X = validate_data(self, X, accept_sparse=ACCEPT_SPARSE, dtype=FLOAT_DTYPES, reset=False)
         return safe_sparse_dot(X, self.coef_.T, dense_output=True) + self.intercept_
+
+    def score(self, X, y, sample_weight=None):
+        """Coefficient of determination R^2 of the predictions.
+
+        As :meth:`sklearn.base.RegressorMixin.score`; on dask arrays it is
+        computed blockwise without gathering the data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Test samples.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            True values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            R^2 of ``self.predict(X)`` against ``y``.
+        """
+        if _dask.is_dask_collection(X):
+            return _dask.score(self, X, y, sample_weight)
+        return super().score(X, y, sample_weight=sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
