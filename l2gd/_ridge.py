@@ -196,16 +196,19 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
     def _warm_start_init(self, problem):
         if not (self.warm_start and hasattr(self, "coef_")):
             return None
-        W = np.reshape(self.coef_, (-1, problem.n_features)).T
+        W = np.reshape(self.coef_, (-1, problem.n_features)).T.astype(problem.dtype)
         return W if W.shape == (problem.n_features, problem.n_targets) else None
 
     def _set_fitted(self, result, y_ndim, name):
+        # Exactly Ridge's shapes: coef_ is 1-D for one target (even y of shape
+        # (n, 1)); intercept_ is a scalar for 1-D y, an array for 2-D y, and
+        # 0.0 without intercept.
         coef = np.ascontiguousarray(result.coef.T)
-        intercept = result.intercept if self.fit_intercept else np.zeros_like(result.intercept)
-        if y_ndim == 1:
-            coef, intercept = coef[0], intercept[0]
-        self.coef_ = coef
-        self.intercept_ = intercept if self.fit_intercept or y_ndim > 1 else 0.0
+        self.coef_ = coef[0] if coef.shape[0] == 1 else coef
+        if not self.fit_intercept:
+            self.intercept_ = 0.0
+        else:
+            self.intercept_ = result.intercept[0] if y_ndim == 1 else result.intercept
         self.n_iter_ = int(result.n_iter)
         self.solver_ = name
         self.loss_curve_ = list(result.history)

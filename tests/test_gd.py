@@ -1,0 +1,119 @@
+"""GradientDescent: certificates, accelerations, learning rates, divergence."""
+
+import numpy as np
+import pytest
+from _helpers import exact_ridge, make_regression_data, rel_err
+from sklearn.exceptions import ConvergenceWarning
+
+from l2gd import GDRidgeRegressor, RidgeProblem
+from l2gd.solvers import GradientDescent
+
+
+@pytest.mark.parametrize("acceleration", ["cg", "nesterov", "none"])
+@pytest.mark.parametrize("tol", [1e-4, 1e-8])
+def test_certificate_gradient_norm_at_returned_point(acceleration, tol):
+    X, y = make_regression_data(n_targets=2, seed=0)
+    problem = RidgeProblem(X, y, np.array([1.0, 5.0]))
+    result = GradientDescent(acceleration=acceleration).solve(problem, tol=tol, max_iter=100_000)
+    assert result.converged
+    g = np.linalg.norm(problem.gradient(result.coef), axis=0)
+    g0 = np.linalg.norm(problem.gradient(np.zeros_like(result.coef)), axis=0)
+    assert np.all(g <= tol * g0 * (1 + 1e-6))
+
+
+def test_acceleration_needs_fewer_iterations_on_ill_conditioned_data():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((300, 20)) * np.logspace(0, 2, 20)
+    y = rng.standard_normal(300)
+    iters = {
+        acc: GDRidgeRegressor(solver=GradientDescent(acceleration=acc), tol=1e-6, max_iter=10**6)
+        .fit(X, y)
+        .n_iter_
+        for acc in ["none", "nesterov", "cg"]
+    }
+    assert iters["cg"] < iters["nesterov"] < iters["none"] / 5
+
+
+def test_fixed_learning_rate_is_on_the_mean_scaled_objective():
+    # The same learning rate converges at any n_samples because the step is
+    # taken on objective / sum(sample_weight).
+    for n in [50, 5000]:
+        X, y = make_regression_data(n_samples=n, n_features=4, seed=2, offset=0.0)
+        est = GDRidgeRegressor(
+            alpha=1.0, solver=GradientDescent(learning_rate=0.1, acceleration="none"),
+            tol=1e-10, max_iter=100_000,
+        ).fit(X, y)
+        assert rel_err(est.coef_, exact_ridge(X, y, 1.0)[0]) < 1e-7
+
+
+def test_divergence_raises_naming_learning_rate_and_bound():
+    X, y = make_regression_data(seed=3)
+    est = GDRidgeRegressor(solver=GradientDescent(learning_rate=50.0, acceleration="none"))
+    with pytest.raises(ValueError, match=r"learning_rate=50\.0.*stable bound.*learning_rate <="):
+        est.fit(X, y)
+    assert not hasattr(est, "coef_")
+
+
+def test_divergence_bound_in_message_is_correct():
+    X, y = make_regression_data(seed=4)
+    problem = RidgeProblem(X, y.reshape(-1, 1), np.array([1.0]))
+    bound = problem.sw_sum / float(problem.lipschitz()[0])
+    # Nesterov is stable just below 1/L (the bound reported) ...
+    ok = GDRidgeRegressor(
+        solver=GradientDescent(learning_rate=0.9 * bound, acceleration="nesterov"), tol=1e-10,
+        max_iter=100_000,
+    ).fit(X, y)
+    assert rel_err(ok.coef_, exact_ridge(X, y, 1.0)[0]) < 1e-6
+    # ... and plain steps blow up above 2/L.
+    with pytest.raises(ValueError, match="learning_rate"):
+        GDRidgeRegressor(
+            solver=GradientDescent(learning_rate=2.5 * bound, acceleration="none"),
+            max_iter=100_000,
+        ).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"acceleration": "adam"}, "acceleration must be one of"),
+        ({"learning_rate": -1.0, "acceleration": "none"}, "learning_rate must be"),
+        ({"learning_rate": "fast", "acceleration": "none"}, "learning_rate must be"),
+        ({"learning_rate": 0.1}, "not used with acceleration='cg'"),
+    ],
+)
+def test_bad_solver_parameters(params, match):
+    X, y = make_regression_data(seed=5)
+    with pytest.raises(ValueError, match=match):
+        GDRidgeRegressor(solver=GradientDescent(**params)).fit(X, y)
+
+
+def test_max_iter_one_warns_and_returns_finite():
+    X, y = make_regression_data(seed=6)
+    for acc in ["cg", "nesterov", "none"]:
+        with pytest.warns(ConvergenceWarning):
+            est = GDRidgeRegressor(solver=GradientDescent(acceleration=acc), max_iter=1).fit(X, y)
+        assert np.all(np.isfinite(est.coef_)) and est.n_iter_ == 1
+
+
+def test_default_tol_depends_on_dtype():
+    solver = GradientDescent()
+    assert solver.default_tol(np.float64) == pytest.approx(np.sqrt(np.finfo(np.float64).eps))
+    assert solver.default_tol(np.float32) == pytest.approx(np.sqrt(np.finfo(np.float32).eps))
+
+
+def test_float32_converges_with_default_tol():
+    X, y = make_regression_data(seed=7, dtype=np.float32)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est = GDRidgeRegressor(solver="gd").fit(X, y)
+    assert est.coef_.dtype == np.float32
+    assert rel_err(est.coef_, exact_ridge(X, y, 1.0)[0]) < 1e-3
+
+
+def test_verbose_prints_progress(capsys):
+    X, y = make_regression_data(seed=8)
+    GDRidgeRegressor(solver="gd", verbose=1).fit(X, y)
+    out = capsys.readouterr().out
+    assert "objective" in out and "criterion" in out

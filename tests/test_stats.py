@@ -1,0 +1,89 @@
+"""RidgeStats: blockwise moments against direct formulas; exact, order-free merges."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from _helpers import make_regression_data
+
+from l2gd import RidgeStats
+from l2gd._stats import _dense_moments
+
+
+def direct_moments(X, y, sw, fit_intercept):
+    X = X.toarray() if sp.issparse(X) else X
+    Y = y.reshape(len(y), -1)
+    sw = np.ones(len(Y)) if sw is None else sw
+    xm = np.average(X, axis=0, weights=sw) if fit_intercept else np.zeros(X.shape[1])
+    ym = np.average(Y, axis=0, weights=sw) if fit_intercept else np.zeros(Y.shape[1])
+    Xc, Yc = X - xm, Y - ym
+    return xm, ym, Xc.T @ (sw[:, None] * Xc), Xc.T @ (sw[:, None] * Yc), sw @ Yc**2
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("fit_intercept", [False, True])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_from_batch_matches_direct_formulas(sparse, fit_intercept, weighted):
+    X, y = make_regression_data(n_samples=90, n_targets=2, sparse=sparse, seed=0)
+    sw = np.random.default_rng(0).uniform(0, 2, 90) if weighted else None
+    st = RidgeStats.from_batch(X, y, sw, fit_intercept=fit_intercept)
+    xm, ym, xx, xy, yy = direct_moments(X, y, sw, fit_intercept)
+    for got, want in [(st.x_mean, xm), (st.y_mean, ym), (st.xx, xx), (st.xy, xy), (st.yy, yy)]:
+        assert np.allclose(got, want, rtol=1e-12, atol=1e-10)
+    assert st.n_samples == 90
+
+
+def test_blocked_accumulation_equals_single_block():
+    X, y = make_regression_data(n_samples=1000, seed=1)
+    Y = y.reshape(-1, 1)
+    m, my = X.mean(0), Y.mean(0)
+    whole = _dense_moments(X, Y, None, m, my, block_rows=1000)
+    blocked = _dense_moments(X, Y, None, m, my, block_rows=37)
+    for a, b in zip(whole, blocked):
+        assert np.allclose(a, b, rtol=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("fit_intercept", [False, True])
+def test_merge_of_random_splits_in_random_order_is_exact(seed, fit_intercept):
+    X, y = make_regression_data(n_samples=200, n_targets=3, seed=seed, offset=1e3)
+    rng = np.random.default_rng(seed)
+    sw = rng.uniform(0, 3, 200)
+    cuts = np.sort(rng.choice(np.arange(1, 200), size=4, replace=False))
+    parts = [
+        RidgeStats.from_batch(X[i:j], y[i:j], sw[i:j], fit_intercept=fit_intercept)
+        for i, j in zip([0, *cuts], [*cuts, 200])
+    ]
+    rng.shuffle(parts)
+    merged = parts[0]
+    for p in parts[1:]:
+        merged = merged.merge(p)
+    whole = RidgeStats.from_batch(X, y, sw, fit_intercept=fit_intercept)
+    assert np.allclose(merged.xx, whole.xx, rtol=1e-10)
+    assert np.allclose(merged.xy, whole.xy, rtol=1e-10)
+    assert np.allclose(merged.yy, whole.yy, rtol=1e-10)
+    assert np.allclose(merged.x_mean, whole.x_mean, rtol=1e-12)
+    assert merged.sw_sum == pytest.approx(whole.sw_sum)
+
+
+def test_merge_rejects_mismatched_statistics():
+    X, y = make_regression_data(seed=2)
+    a = RidgeStats.from_batch(X, y)
+    with pytest.raises(TypeError, match="RidgeStats"):
+        a.merge("not stats")
+    with pytest.raises(ValueError, match="fit_intercept"):
+        a.merge(RidgeStats.from_batch(X, y, fit_intercept=False))
+    with pytest.raises(ValueError, match="shapes"):
+        a.merge(RidgeStats.from_batch(X[:, :3], y))
+
+
+def test_objective_from_stats_equals_objective_from_data():
+    from l2gd import RidgeProblem
+
+    X, y = make_regression_data(n_targets=2, seed=3)
+    sw = np.random.default_rng(1).uniform(0.5, 2, X.shape[0])
+    st = RidgeStats.from_batch(X, y, sw)
+    alpha = np.array([1.0, 3.0])
+    W = np.random.default_rng(2).standard_normal((X.shape[1], 2))
+    problem = RidgeProblem(X, y, alpha, sample_weight=sw)
+    assert np.isclose(st.objective(W, alpha).sum(), problem.value(W), rtol=1e-10)
+    assert np.allclose(st.intercept(W), problem.intercept(W))
