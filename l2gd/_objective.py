@@ -32,14 +32,16 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import ArpackError, LinearOperator, eigsh
 
+from ._array_api import is_numpy, namespace, to_device, to_numpy
 
-def _weighted_mean(A, sample_weight, sw_sum):
+
+def _weighted_mean(A, sample_weight, sw_sum, xp=np):
     """Column means of ``A`` (dense or sparse) weighted by ``sample_weight``."""
-    if sample_weight is None:
-        mean = np.asarray(A.sum(axis=0)).ravel() / sw_sum
-    else:
-        mean = np.asarray(A.T @ sample_weight).ravel() / sw_sum
-    return mean.astype(A.dtype, copy=False)
+    if sp.issparse(A):
+        total = A.sum(axis=0) if sample_weight is None else A.T @ sample_weight
+        return (np.asarray(total).ravel() / sw_sum).astype(A.dtype, copy=False)
+    total = xp.sum(A, axis=0) if sample_weight is None else A.T @ sample_weight
+    return total / sw_sum
 
 
 class RidgeProblem:
@@ -58,6 +60,10 @@ class RidgeProblem:
     fit_intercept : bool
         Whether the problem has an unpenalized intercept (then it is
         eliminated by implicit centering, see the module docstring).
+    X_offset, y_offset : ndarray or None, default=None
+        Centers to use instead of the weighted means of these rows (streaming
+        solvers pass the running means of all rows seen so far). Only used
+        with ``fit_intercept=True``.
 
     Attributes
     ----------
@@ -69,21 +75,28 @@ class RidgeProblem:
         Weighted means of Y (zeros without intercept).
     """
 
-    def __init__(self, X, Y, alpha, sample_weight=None, fit_intercept=True):
+    def __init__(
+        self, X, Y, alpha, sample_weight=None, fit_intercept=True, *, X_offset=None, y_offset=None
+    ):
+        xp, device = namespace(X)
+        self.xp, self.device = xp, device
         self.X = X
         self.Y = Y
-        self.alpha = np.asarray(alpha, dtype=X.dtype)
+        self.dtype = X.dtype
+        self.alpha = to_device(np.asarray(to_numpy(alpha)), xp, device, X.dtype)
         self.sample_weight = sample_weight
         self.fit_intercept = fit_intercept
-        self.dtype = X.dtype
         n_samples = X.shape[0]
-        self.sw_sum = float(n_samples if sample_weight is None else sample_weight.sum())
-        if fit_intercept:
-            self.X_offset = _weighted_mean(X, sample_weight, self.sw_sum)
-            self.y_offset = _weighted_mean(Y, sample_weight, self.sw_sum)
+        self.sw_sum = float(n_samples if sample_weight is None else xp.sum(sample_weight))
+        if fit_intercept and X_offset is not None:
+            self.X_offset = xp.asarray(X_offset, dtype=X.dtype, device=device)
+            self.y_offset = xp.asarray(y_offset, dtype=X.dtype, device=device)
+        elif fit_intercept:
+            self.X_offset = _weighted_mean(X, sample_weight, self.sw_sum, xp)
+            self.y_offset = _weighted_mean(Y, sample_weight, self.sw_sum, xp)
         else:
-            self.X_offset = np.zeros(X.shape[1], dtype=X.dtype)
-            self.y_offset = np.zeros(Y.shape[1], dtype=X.dtype)
+            self.X_offset = xp.zeros(X.shape[1], dtype=X.dtype, device=device)
+            self.y_offset = xp.zeros(Y.shape[1], dtype=X.dtype, device=device)
         # The centered targets are small (n x k) next to X; keep them.
         self.Yc = Y - self.y_offset
 
@@ -106,16 +119,16 @@ class RidgeProblem:
     # -- products with the (implicitly) centered design ---------------------
     def matvec(self, W):
         """Return ``X_c @ W`` for ``W`` of shape (n_features, m)."""
-        out = np.asarray(self.X @ W)
+        out = self.X @ W
         if self.fit_intercept:
-            out -= self.X_offset @ W
+            out = out - self.X_offset @ W
         return out
 
     def rmatvec(self, R):
         """Return ``X_c.T @ R`` for ``R`` of shape (n_samples, m)."""
-        out = np.asarray(self.X.T @ R)
+        out = self.X.T @ R
         if self.fit_intercept:
-            out -= np.outer(self.X_offset, R.sum(axis=0))
+            out = out - self.X_offset[:, None] * self.xp.sum(R, axis=0)[None, :]
         return out
 
     def weighted(self, R):
@@ -131,7 +144,8 @@ class RidgeProblem:
 
     def value_from_residual(self, R, W):
         """Objective per target from a residual ``R`` at ``W``."""
-        return (self.weighted(R) * R).sum(axis=0) + self.alpha * (W * W).sum(axis=0)
+        xp = self.xp
+        return xp.sum(self.weighted(R) * R, axis=0) + self.alpha * xp.sum(W * W, axis=0)
 
     def value(self, W):
         """Ridge objective summed over targets at the optimal intercept for ``W``.
@@ -139,16 +153,81 @@ class RidgeProblem:
         Equal to ``sum_k f_k(W[:, k], b_k)`` with ``b = intercept(W)``, the
         quantity :class:`sklearn.linear_model.Ridge` minimizes.
         """
-        return float(self.value_from_residual(self.residual(W), W).sum())
+        return float(self.xp.sum(self.value_from_residual(self.residual(W), W)))
 
-    def gradient(self, W, R=None):
+    def gradient(self, W, R=None, *, batch=None):
         """Gradient of the objective with respect to ``W``.
 
         ``R`` is the residual at ``W`` when the caller already has it.
+
+        With ``batch`` (a slice or an integer array of row indices), the
+        unbiased mini-batch estimate of the same gradient::
+
+            (n / |B|) * (-2 X_c[B]^T S_B r_B) + 2 alpha W
+
+        whose expectation over a uniformly drawn batch ``B`` is the full
+        gradient, exactly, with or without sample weights. Only the rows in
+        ``B`` are read (a slice of a dense X or memmap is a view).
         """
+        if batch is not None:
+            return self._batch_gradient(W, batch)
         if R is None:
             R = self.residual(W)
         return 2.0 * (self.alpha * W - self.rmatvec(self.weighted(R)))
+
+    def _batch_gradient(self, W, batch):
+        Xb = self.X[batch]
+        size = Xb.shape[0]
+        R = self.Yc[batch] - np.asarray(Xb @ W)
+        if self.fit_intercept:
+            R += self.X_offset @ W
+        if self.sample_weight is not None:
+            R *= self.sample_weight[batch][:, None]
+        G = np.asarray(Xb.T @ R)
+        if self.fit_intercept:
+            G -= np.outer(self.X_offset, R.sum(axis=0))
+        return 2.0 * (self.alpha * W - (self.n_samples / size) * G)
+
+    def batch(self, rows):
+        """The sub-problem of the given rows, with the same centers and alpha.
+
+        ``rows`` is a slice or an integer array. The centers (``X_offset``,
+        ``y_offset``) stay those of the whole problem, so products with the
+        sub-problem are products with rows of the same centered design.
+        """
+        sw = None if self.sample_weight is None else self.sample_weight[rows]
+        return RidgeProblem(
+            self.X[rows],
+            self.Y[rows],
+            self.alpha,
+            sample_weight=sw,
+            fit_intercept=self.fit_intercept,
+            X_offset=self.X_offset,
+            y_offset=self.y_offset,
+        )
+
+    def row_norms_sq(self, block_rows=4096):
+        """Weighted squared norms ``s_i ||x_i - x_offset||^2`` of the centered rows.
+
+        Read in row blocks (a memmap is never loaded whole).
+        """
+        n = self.n_samples
+        out = np.empty(n, dtype=self.dtype)
+        for start in range(0, n, block_rows):
+            rows = slice(start, min(start + block_rows, n))
+            Xb = self.X[rows]
+            if self.is_sparse:
+                sq = np.asarray(Xb.multiply(Xb).sum(axis=1)).ravel()
+                if self.fit_intercept:
+                    m = self.X_offset
+                    sq = sq - 2.0 * np.asarray(Xb @ m).ravel() + m @ m
+            else:
+                Xb = Xb - self.X_offset if self.fit_intercept else Xb
+                sq = np.einsum("ij,ij->i", Xb, Xb)
+            out[rows] = np.clip(sq, 0, None)
+        if self.sample_weight is not None:
+            out *= self.sample_weight
+        return out
 
     def intercept(self, W):
         """Optimal intercept ``y_offset - X_offset @ W`` for coefficients ``W``."""
@@ -162,7 +241,7 @@ class RidgeProblem:
         The estimate is inflated by ``tol`` relative to make it an upper bound
         in practice.
         """
-        return 2.0 * (self.gram_norm(tol) + self.alpha)
+        return 2.0 * (self.gram_norm(tol) + to_numpy(self.alpha).astype(np.float64))
 
     def gram_norm(self, tol=1e-3):
         """Largest eigenvalue of the centered weighted Gram matrix ``X_c^T S X_c``."""
@@ -170,11 +249,12 @@ class RidgeProblem:
         dtype = np.float64
 
         def mv(v):
-            v = np.asarray(v, dtype=self.dtype).reshape(p, 1)
-            return self.rmatvec(self.weighted(self.matvec(v))).ravel().astype(dtype)
+            # Lanczos runs on the host; the products run on X's device.
+            v = to_device(np.reshape(v, (p, 1)), self.xp, self.device, self.dtype)
+            return to_numpy(self.rmatvec(self.weighted(self.matvec(v)))).ravel().astype(dtype)
 
         # Frobenius bound: trace of the Gram matrix, an upper bound on its norm.
-        trace = float(np.sum(self._gram_diagonal()))
+        trace = float(self.xp.sum(self._gram_diagonal()))
         if p <= 2 or trace <= 0:
             return trace
         op = LinearOperator((p, p), matvec=mv, dtype=dtype)
@@ -191,8 +271,11 @@ class RidgeProblem:
         if self.is_sparse:
             sq = X.multiply(X)
             diag = np.asarray(sq.sum(axis=0) if sw is None else sq.T @ sw).ravel()
+        elif not is_numpy(self.xp):
+            sq = X * X
+            diag = self.xp.sum(sq, axis=0) if sw is None else sw @ sq
         elif sw is None:
             diag = np.einsum("ij,ij->j", X, X)
         else:
             diag = np.einsum("ij,ij,i->j", X, X, sw)
-        return np.clip(diag - self.sw_sum * self.X_offset**2, 0, None)
+        return self.xp.clip(diag - self.sw_sum * self.X_offset**2, 0, None)

@@ -10,8 +10,17 @@ from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted
 
 from . import _dask
-from ._compat import HasMethods, Interval, StrOptions, _fit_context, validate_data
+from ._compat import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    _fit_context,
+    check_same_namespace,
+    validate_data,
+)
+from ._array_api import float_dtypes, is_numpy, namespace, to_device
 from ._objective import RidgeProblem
+from ._stats import RidgeStats
 from ._validation import (
     ACCEPT_SPARSE,
     FLOAT_DTYPES,
@@ -19,7 +28,8 @@ from ._validation import (
     check_alpha,
     check_sample_weight,
 )
-from .solvers import SOLVERS
+from .solvers import SOLVERS, ClosedForm, SolveResult
+from .solvers._closed_form import solve_from_stats
 
 #: ``solver="auto"`` picks "closed_form" when the smaller side of a dense X,
 #: or the number of features of a sparse X, is at most this; "gd" otherwise.
@@ -43,6 +53,68 @@ def resolve_auto_solver(X):
     return "closed_form" if small else "gd"
 
 
+def resolve_auto_stream_solver(X):
+    """The solver ``solver="auto"`` streams with in ``partial_fit`` (documented rule).
+
+    ``"closed_form"`` (exact, ``O(n_features**2)`` memory) when ``n_features``
+    is at most 5000 for dense X or 2000 for sparse X, ``"sgd"`` otherwise.
+    """
+    limit = AUTO_SPARSE_CLOSED_FORM_MAX_FEATURES if sp.issparse(X) else AUTO_CLOSED_FORM_MAX_DIM
+    return "closed_form" if X.shape[1] <= limit else "sgd"
+
+
+class _NoStreamingError(AttributeError, ValueError):
+    """partial_fit is unavailable for this solver: an AttributeError, so that
+    ``hasattr(est, "partial_fit")`` is honest, and a ValueError, since the
+    value of ``solver`` is the cause."""
+
+
+def _stats_partial_solve(
+    stats, X, Y, sample_weight, *, alpha, fit_intercept, random_state=None, verbose=0
+):
+    """Exact streaming of the closed form: merge the batch's statistics, solve."""
+    batch = RidgeStats._from_checked(X, Y, sample_weight, fit_intercept)
+    stats = batch if stats is None else stats.merge(batch)
+    return stats, _solve_stats(stats, alpha)
+
+
+def _solve_stats(stats, alpha):
+    W, method = solve_from_stats(stats, alpha)
+    value = float(np.sum(stats.objective(W, alpha)))
+    return SolveResult(
+        coef=W,
+        intercept=stats.intercept(W),
+        n_iter=1,
+        converged=True,
+        history=(value,),
+        info={"method": method, "stats": stats},
+    )
+
+
+def _partial_solver(solver):
+    """The streaming update of ``solver`` (``partial_solve``), or None.
+
+    Solvers stream by defining ``partial_solve(state, X, Y, sample_weight, *,
+    alpha, fit_intercept, random_state, verbose) -> (state, SolveResult)``;
+    the closed form streams exactly through :class:`~l2gd.RidgeStats`.
+    """
+    method = getattr(solver, "partial_solve", None)
+    if method is not None:
+        return method
+    if isinstance(solver, ClosedForm):
+        return _stats_partial_solve
+    return None
+
+
+#: Optional fitted attributes, set from ``SolveResult.info`` when a solver reports them.
+_INFO_ATTRIBUTES = {
+    "t": "t_",
+    "stats": "stats_",
+    "best_iteration": "best_iteration_",
+    "validation_scores": "validation_scores_",
+}
+
+
 class GDRidgeRegressor(RegressorMixin, BaseEstimator):
     """Ridge regression with closed-form, gradient-descent and stochastic solvers.
 
@@ -63,10 +135,12 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
     fit_intercept : bool, default=True
         Whether to fit an unpenalized intercept. Sparse X is centered
         implicitly, never densified.
-    solver : {"auto", "closed_form", "gd"} or Solver, default="auto"
+    solver : {"auto", "closed_form", "gd", "sgd"} or Solver, default="auto"
         ``"closed_form"``: exact direct solver (:class:`~l2gd.solvers.ClosedForm`).
         ``"gd"``: batch gradient descent
-        (:class:`~l2gd.solvers.GradientDescent`). ``"auto"``: chosen from the
+        (:class:`~l2gd.solvers.GradientDescent`). ``"sgd"``: mini-batch
+        stochastic gradient descent (:class:`~l2gd.solvers.SGD`, default
+        options). ``"auto"``: chosen from the
         data by :func:`~l2gd._ridge.resolve_auto_solver` (closed form unless
         the problem is large in both dimensions, or sparse and wide), recorded
         in ``solver_``. A :class:`~l2gd.solvers.Solver` object (built-in or
@@ -76,15 +150,21 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
         Stopping tolerance of iterative solvers; ``None`` uses the solver's
         default. For ``"gd"``: the gradient norm at the returned coefficients
         relative to the gradient at the start (default ``sqrt(eps)`` of the
-        dtype). Ignored by ``"closed_form"``.
+        dtype). For ``"sgd"``: the relative decrease of the objective per
+        epoch (or the rise of the validation R^2 with early stopping) below
+        which an epoch counts as no improvement (default 1e-4). Ignored by
+        ``"closed_form"``.
     max_iter : int, default=None
         Maximum iterations of iterative solvers; ``None`` uses the solver's
-        default (1000 for ``"gd"``).
+        default (1000 for ``"gd"``, 1000 epochs for ``"sgd"``).
     random_state : int, RandomState instance or None, default=None
-        Seed for stochastic solvers. Deterministic solvers ignore it.
+        Seed for stochastic solvers (row order, validation split): an int
+        makes ``fit`` and each ``partial_fit`` call reproducible.
+        Deterministic solvers ignore it.
     warm_start : bool, default=False
         Start iterative solvers from the previous ``coef_`` when the shapes
-        match.
+        match (``"sgd"`` restarts its schedule at ``t = 0``; ``partial_fit``
+        is the way to continue it).
     verbose : int, default=0
         Print the objective at each iteration when positive.
 
@@ -95,12 +175,24 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
     intercept_ : float or ndarray of shape (n_targets,)
         Intercept, 0.0 when ``fit_intercept=False``.
     n_iter_ : int
-        Iterations run by the solver (1 for the closed form).
+        Iterations run by the solver (1 for the closed form; epochs for
+        ``"sgd"``); after ``partial_fit``, the passes made so far.
     solver_ : str
         Name of the solver that ran (what ``"auto"`` chose).
     loss_curve_ : list of float
         Ridge objective (summed over targets) after each iteration; one value
         for the closed form.
+    t_ : int
+        ``"sgd"`` only: mini-batch updates made (the schedule's clock); it
+        persists across ``partial_fit`` calls.
+    best_iteration_ : int
+        ``"sgd"`` with ``early_stopping`` only: the epoch (from 1) whose
+        coefficients were restored.
+    validation_scores_ : list of float
+        ``"sgd"`` with ``early_stopping`` only: validation R^2 per epoch.
+    stats_ : RidgeStats
+        Closed-form ``partial_fit`` and :meth:`from_stats` only: the merged
+        sufficient statistics of all rows seen.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -111,6 +203,8 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
     sklearn.linear_model.Ridge : The reference this estimator matches.
     l2gd.solvers.ClosedForm : Direct solver.
     l2gd.solvers.GradientDescent : Batch gradient descent.
+    l2gd.solvers.SGD : Mini-batch stochastic gradient descent.
+    l2gd.RidgeStats : Mergeable sufficient statistics (exact streaming).
 
     Notes
     -----
@@ -118,6 +212,19 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
     and ``ElasticNet(alpha=a, l1_ratio=0)`` correspond to
     ``GDRidgeRegressor(alpha=n_samples * a)``; glmnet's ``lambda`` to
     ``alpha = n_samples * lambda``.
+
+    **Streaming.** :meth:`partial_fit` treats the rows of all its calls as one
+    dataset (passing the same rows twice weighs them twice, as in ``fit`` on
+    the concatenation). ``"closed_form"`` streams exactly: each call merges
+    the batch's :class:`~l2gd.RidgeStats` and re-solves, so after any
+    sequence of batches ``coef_`` equals ``fit`` on their concatenation.
+    ``"sgd"`` makes one pass over each batch, continuing its schedule,
+    averaging and running means. ``"gd"`` does not stream (``partial_fit``
+    is then unavailable). With ``"auto"`` the first call chooses
+    (:func:`~l2gd._ridge.resolve_auto_stream_solver`) and records the choice
+    in ``solver_``. :meth:`fit` followed by :meth:`partial_fit` continues the
+    fitted state for ``"sgd"``; the closed form keeps no statistics from
+    ``fit``, so its ``partial_fit`` then starts a new stream.
 
     Examples
     --------
@@ -184,27 +291,54 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
                 f"solver {solver!r} does not support sparse X; use solver='closed_form' or "
                 "'gd', or pass X.toarray()."
             )
+        xp, _ = namespace(X)
+        if not is_numpy(xp) and not getattr(solver, "supports_array_api", False):
+            raise ValueError(
+                f"solver {name!r} runs on NumPy and SciPy inputs only; for "
+                f"{xp.__name__} arrays use solver='closed_form' or 'gd', or turn "
+                "array_api_dispatch off."
+            )
 
-    def _make_problem(self, X, y, sample_weight):
-        Y = as_2d_targets(y, X.dtype)
-        sw = check_sample_weight(sample_weight, X)
-        alpha = check_alpha(self.alpha, Y.shape[1], X.dtype)
+    def _validate_fit_data(self, X, y, sample_weight, reset=True):
+        """Validated ``X, Y (2-D), sample_weight, y.ndim``; y and the weights
+        follow X's namespace and device (scikit-learn's convention)."""
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            reset=reset,
+            accept_sparse=ACCEPT_SPARSE,
+            dtype=float_dtypes(X),
+            multi_output=True,
+            y_numeric=True,
+        )
         if X.shape[0] == 0:
             raise ValueError("X has 0 samples; at least one is required.")
-        return RidgeProblem(X, Y, alpha, sample_weight=sw, fit_intercept=self.fit_intercept)
+        xp, device = namespace(X)
+        y = to_device(y, xp, device)
+        return X, as_2d_targets(y, X.dtype, xp), check_sample_weight(sample_weight, X), y.ndim
 
     def _warm_start_init(self, problem):
         if not (self.warm_start and hasattr(self, "coef_")):
             return None
-        W = np.reshape(self.coef_, (-1, problem.n_features)).T.astype(problem.dtype)
+        xp = problem.xp
+        coef = to_device(self.coef_, xp, problem.device, problem.dtype)
+        W = xp.reshape(coef, (-1, problem.n_features)).T
         return W if W.shape == (problem.n_features, problem.n_targets) else None
 
     def _set_fitted(self, result, y_ndim, name):
+        for key, attr in _INFO_ATTRIBUTES.items():
+            if key in result.info:
+                value = result.info[key]
+                setattr(self, attr, list(value) if isinstance(value, tuple) else value)
+            elif attr in self.__dict__:
+                delattr(self, attr)
         # Exactly Ridge's shapes: coef_ is 1-D for one target (even y of shape
         # (n, 1)); intercept_ is a scalar for 1-D y, an array for 2-D y, and
         # 0.0 without intercept.
-        coef = np.ascontiguousarray(result.coef.T)
-        self.coef_ = coef[0] if coef.shape[0] == 1 else coef
+        coef = result.coef.T
+        coef = np.ascontiguousarray(coef) if isinstance(coef, np.ndarray) else coef
+        self.coef_ = coef[0, :] if coef.shape[0] == 1 else coef
         if not self.fit_intercept:
             self.intercept_ = 0.0
         else:
@@ -234,16 +368,9 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
         """
         if _dask.is_dask_collection(X):
             return _dask.fit(self, X, y, sample_weight)
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=ACCEPT_SPARSE,
-            dtype=FLOAT_DTYPES,
-            multi_output=True,
-            y_numeric=True,
-        )
-        problem = self._make_problem(X, y, sample_weight)
+        X, Y, sw, y_ndim = self._validate_fit_data(X, y, sample_weight)
+        alpha = check_alpha(self.alpha, Y.shape[1], X.dtype)
+        problem = RidgeProblem(X, Y, alpha, sample_weight=sw, fit_intercept=self.fit_intercept)
         solver, name = self._solver_instance(X)
         self._check_capabilities(solver, name, X)
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
@@ -255,8 +382,187 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
             random_state=seed,
             verbose=self.verbose,
         )
-        self._set_fitted(result, np.ndim(y), name)
+        self._set_fitted(result, y_ndim, name)
+        self._stream = (name, result.info.get("state"), problem.n_targets)
         return self
+
+    # -- streaming --------------------------------------------------------
+    def _stream_solver(self, X=None):
+        """``(solver, name, update)`` that ``partial_fit`` uses."""
+        stream = getattr(self, "_stream", None)
+        if isinstance(self.solver, str) and self.solver == "auto":
+            if stream is not None and stream[1] is not None:
+                name = stream[0]
+            else:
+                name = resolve_auto_stream_solver(X) if X is not None else "closed_form"
+            solver = SOLVERS[name]()
+        else:
+            solver, name = self._solver_instance(X)
+        return solver, name, _partial_solver(solver)
+
+    def _partial_fit_available(self):
+        solver, name, update = self._stream_solver()
+        if update is None:
+            streaming = sorted(n for n, cls in SOLVERS.items() if _partial_solver(cls()))
+            raise _NoStreamingError(
+                f"solver {name!r} does not support partial_fit; use solver="
+                + " or ".join(repr(n) for n in streaming)
+                + " (the solvers that stream), or fit."
+            )
+        return True
+
+    @property
+    def partial_fit(self):
+        """Update the model with one batch of rows (streaming).
+
+        ``"closed_form"``: exact; after any sequence of batches the model
+        equals :meth:`fit` on their concatenation. ``"sgd"``: one pass of SGD
+        over the batch. The first call fixes ``n_features_in_`` (and
+        ``feature_names_in_``) and the number of targets; a later batch of
+        another width raises a ``ValueError`` and leaves the model unchanged.
+        ``"gd"`` does not stream: ``partial_fit`` then raises an error that is
+        both an ``AttributeError`` and a ``ValueError``, naming the solvers
+        that do. See Notes of the class for the semantics.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A batch of rows.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Their targets.
+        sample_weight : float or array-like of shape (n_samples,), default=None
+            Non-negative weights.
+
+        Returns
+        -------
+        self : GDRidgeRegressor
+            Updated estimator.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from l2gd import GDRidgeRegressor
+        >>> rng = np.random.default_rng(0)
+        >>> X, y = rng.standard_normal((300, 4)), rng.standard_normal(300)
+        >>> est = GDRidgeRegressor(solver="closed_form")
+        >>> for rows in np.array_split(np.arange(300), 3):
+        ...     est = est.partial_fit(X[rows], y[rows])
+        >>> full = GDRidgeRegressor(solver="closed_form").fit(X, y)
+        >>> bool(np.allclose(est.coef_, full.coef_, rtol=1e-10))
+        True
+        """
+        # A property, so that the error for a solver that does not stream is
+        # both an AttributeError (``hasattr`` is honest) and a ValueError
+        # naming the remedy; ``available_if`` would hide the message.
+        self._partial_fit_available()
+        return self._partial_fit
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def _partial_fit(self, X, y, sample_weight=None):
+        stream = getattr(self, "_stream", None)
+        first = stream is None or stream[1] is None
+        X, Y, sw, y_ndim = self._validate_fit_data(X, y, sample_weight, reset=first)
+        solver, name, update = self._stream_solver(X)
+        self._check_capabilities(solver, name, X)
+        if not is_numpy(namespace(X)[0]):
+            raise ValueError(
+                "partial_fit runs on NumPy and SciPy inputs only; use fit for "
+                "array API inputs, or turn array_api_dispatch off."
+            )
+        if not first and name != stream[0]:
+            raise ValueError(
+                f"solver is now {name!r} but the stream was started with {stream[0]!r}; "
+                "call fit, or clone the estimator to start a new stream."
+            )
+        if not first and Y.shape[1] != stream[2]:
+            raise ValueError(
+                f"y has {Y.shape[1]} targets but earlier batches had {stream[2]}; "
+                "every partial_fit call needs the same number of targets."
+            )
+        alpha = check_alpha(self.alpha, Y.shape[1], X.dtype)
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        state, result = update(
+            None if first else stream[1],
+            X,
+            Y,
+            sw,
+            alpha=alpha,
+            fit_intercept=self.fit_intercept,
+            random_state=seed,
+            verbose=self.verbose,
+        )
+        passes = 0 if first else self.n_iter_
+        curve = [] if first else self.loss_curve_
+        self._set_fitted(result, y_ndim, name)
+        self.n_iter_ = passes + 1
+        self.loss_curve_ = curve + list(result.history)
+        self._stream = (name, state, Y.shape[1])
+        return self
+
+    @classmethod
+    def from_stats(cls, stats, **params):
+        """An estimator fitted, in closed form, from sufficient statistics.
+
+        For engines that map over blocks of rows and reduce (Dask, Ray,
+        Spark, a loop over files): compute :meth:`RidgeStats.from_batch` per
+        block, :meth:`~RidgeStats.merge` them, and solve here. The result
+        equals :meth:`fit` on all the rows; :meth:`partial_fit` may continue
+        the stream.
+
+        Parameters
+        ----------
+        stats : RidgeStats
+            Statistics of all the rows.
+        **params
+            Estimator parameters (``alpha``, ...). ``fit_intercept`` defaults
+            to, and must agree with, ``stats.fit_intercept``; ``solver``
+            defaults to ``"closed_form"`` and must solve from statistics.
+
+        Returns
+        -------
+        estimator : GDRidgeRegressor
+            Fitted; ``coef_`` is 1-D when the statistics have one target.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from l2gd import GDRidgeRegressor, RidgeStats
+        >>> rng = np.random.default_rng(0)
+        >>> X, y = rng.standard_normal((200, 3)), rng.standard_normal(200)
+        >>> stats = RidgeStats.from_batch(X[:50], y[:50])
+        >>> for start in range(50, 200, 50):
+        ...     rows = slice(start, start + 50)
+        ...     stats = stats.merge(RidgeStats.from_batch(X[rows], y[rows]))
+        >>> est = GDRidgeRegressor.from_stats(stats, alpha=2.0)
+        >>> ref = GDRidgeRegressor(alpha=2.0).fit(X, y)
+        >>> bool(np.allclose(est.coef_, ref.coef_, rtol=1e-10))
+        True
+        """
+        if not isinstance(stats, RidgeStats):
+            raise TypeError(f"stats must be a RidgeStats, got {type(stats).__name__}.")
+        params.setdefault("fit_intercept", stats.fit_intercept)
+        params.setdefault("solver", "closed_form")
+        est = cls(**params)
+        est._validate_params()
+        if est.fit_intercept != stats.fit_intercept:
+            raise ValueError(
+                f"fit_intercept={est.fit_intercept} but the statistics were computed with "
+                f"fit_intercept={stats.fit_intercept}."
+            )
+        solver, name, update = est._stream_solver()
+        if update is not _stats_partial_solve:
+            raise ValueError(
+                "from_stats solves in closed form; solver must be 'closed_form' or 'auto', "
+                f"got {est.solver!r}."
+            )
+        if not stats.sw_sum > 0:
+            raise ValueError("stats has zero total sample weight; nothing to fit.")
+        alpha = check_alpha(est.alpha, stats.n_targets, stats.dtype)
+        result = _solve_stats(stats, alpha)
+        est.n_features_in_ = stats.n_features
+        est._set_fitted(result, 1 if stats.n_targets == 1 else 2, "closed_form")
+        est._stream = ("closed_form", stats, stats.n_targets)
+        return est
 
     def predict(self, X):
         """Predict with the linear model.
@@ -274,8 +580,13 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         if _dask.is_dask_collection(X):
             return _dask.predict(self, X)
-        X = validate_data(self, X, accept_sparse=ACCEPT_SPARSE, dtype=FLOAT_DTYPES, reset=False)
-        return safe_sparse_dot(X, self.coef_.T, dense_output=True) + self.intercept_
+        check_same_namespace(X, self, attribute="coef_", method="predict")
+        X = validate_data(self, X, accept_sparse=ACCEPT_SPARSE, dtype=float_dtypes(X), reset=False)
+        xp, device = namespace(X)
+        coef = to_device(self.coef_, xp, device, X.dtype)
+        return safe_sparse_dot(X, coef.T if coef.ndim == 2 else coef, dense_output=True) + (
+            self.intercept_
+        )
 
     def score(self, X, y, sample_weight=None):
         """Coefficient of determination R^2 of the predictions.
@@ -308,5 +619,6 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
             solver = SOLVERS.get(solver, SOLVERS["closed_form"])()
         tags.input_tags.sparse = bool(getattr(solver, "supports_sparse", True))
         tags.non_deterministic = bool(getattr(solver, "stochastic", False))
+        tags.array_api_support = bool(getattr(solver, "supports_array_api", False))
         tags.target_tags.multi_output = True
         return tags

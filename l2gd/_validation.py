@@ -5,16 +5,17 @@ from numbers import Real
 import numpy as np
 from sklearn.utils import check_array, check_consistent_length
 
+from ._array_api import is_numpy, namespace, to_device
 from ._compat import _check_sample_weight
 
 ACCEPT_SPARSE = ("csr", "csc")
 FLOAT_DTYPES = (np.float64, np.float32)
 
 
-def as_2d_targets(y, dtype):
+def as_2d_targets(y, dtype, xp=np):
     """Targets as a 2-D array of ``dtype`` (a view when possible, never modified)."""
-    Y = np.asarray(y, dtype=dtype)
-    return Y.reshape(-1, 1) if Y.ndim == 1 else Y
+    Y = np.asarray(y, dtype=dtype) if is_numpy(xp) else xp.astype(y, dtype)
+    return xp.reshape(Y, (-1, 1)) if Y.ndim == 1 else Y
 
 
 def check_sample_weight(sample_weight, X):
@@ -25,10 +26,13 @@ def check_sample_weight(sample_weight, X):
     """
     if sample_weight is None:
         return None
+    xp, device = namespace(X)
+    if not is_numpy(xp) and not isinstance(sample_weight, Real):
+        sample_weight = to_device(sample_weight, xp, device)  # everything follows X
     sw = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
-    if not np.all(np.isfinite(sw)):
+    if not bool(xp.all(xp.isfinite(sw))):
         raise ValueError("sample_weight must be finite; got NaN or infinity.")
-    if sw.sum() <= 0:
+    if float(xp.sum(sw)) <= 0:
         raise ValueError("sample_weight must have a positive sum; all weights are zero.")
     return sw
 
@@ -71,7 +75,10 @@ def check_alpha(alpha, n_targets, dtype):
         raise ValueError("alpha must be finite.")
     if np.any(arr < 0):
         raise ValueError(f"alpha must be >= 0, got {alpha!r}.")
-    return arr.astype(dtype)
+    try:
+        return arr.astype(np.dtype(dtype))
+    except TypeError:  # a dtype of another namespace: RidgeProblem converts
+        return arr
 
 
 def is_real_scalar(x):

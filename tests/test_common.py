@@ -3,7 +3,7 @@
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from l2gd import GDRidgeRegressor
-from l2gd.solvers import ClosedForm, GradientDescent
+from l2gd.solvers import SGD, ClosedForm, GradientDescent
 
 ESTIMATORS = [
     GDRidgeRegressor(),
@@ -14,9 +14,35 @@ ESTIMATORS = [
     GDRidgeRegressor(solver="gd", tol=1e-12, max_iter=10_000),
     GDRidgeRegressor(solver=GradientDescent(acceleration="nesterov"), tol=1e-12, max_iter=50_000),
     GDRidgeRegressor(solver="gd", fit_intercept=False, tol=1e-12, max_iter=10_000),
+    # Default SGD: the checks' data sets are smaller than one batch, so this
+    # runs full batches and passes every check, weights included.
+    GDRidgeRegressor(solver="sgd", random_state=0),
+    # Truly stochastic configurations (several batches per epoch).
+    GDRidgeRegressor(solver=SGD(batch_size=4), random_state=0),
+    GDRidgeRegressor(
+        solver=SGD(batch_size=3, average=True, early_stopping=True),
+        fit_intercept=False,
+        random_state=0,
+    ),
 ]
 
+_STOCHASTIC_REASON = (
+    "mini-batch SGD honours sample_weight in expectation only: a row of weight k is one "
+    "step where k repeated rows are k steps, so the iterates differ by SGD noise, far "
+    "above the check's rtol=1e-7"
+)
 
-@parametrize_with_checks(ESTIMATORS)
+
+def expected_failed_checks(estimator):
+    solver = estimator.solver
+    if isinstance(solver, SGD) and solver.batch_size < 10:
+        return {
+            "check_sample_weight_equivalence_on_dense_data": _STOCHASTIC_REASON,
+            "check_sample_weight_equivalence_on_sparse_data": _STOCHASTIC_REASON,
+        }
+    return {}
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failed_checks)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)

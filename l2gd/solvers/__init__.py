@@ -10,16 +10,19 @@ built-in one.
 from ._base import IterativeSolver, Solver, SolveResult
 from ._closed_form import ClosedForm
 from ._gd import GradientDescent
+from ._sgd import SGD, SGDState
 
 #: Registry: solver name -> solver class. Parameter validation derives the
 #: allowed values of ``solver`` from it.
-SOLVERS = {cls.name: cls for cls in (ClosedForm, GradientDescent)}
+SOLVERS = {cls.name: cls for cls in (ClosedForm, GradientDescent, SGD)}
 
 __all__ = [
     "SOLVERS",
     "ClosedForm",
     "GradientDescent",
     "IterativeSolver",
+    "SGD",
+    "SGDState",
     "SolveResult",
     "Solver",
 ]

@@ -12,7 +12,8 @@ where ``problem`` is a :class:`l2gd.RidgeProblem` and ``result`` a
 and they clone and pickle.
 
 Capabilities are class attributes, checked once by the estimator before any
-work: ``supports_sparse``, ``supports_partial_fit``, ``stochastic``.
+work: ``supports_sparse``, ``supports_partial_fit``, ``supports_array_api``
+(runs on any Array API namespace and device), ``stochastic``.
 """
 
 import warnings
@@ -63,10 +64,11 @@ class Solver(BaseEstimator):
     name = None
     supports_sparse = True
     supports_partial_fit = False
+    supports_array_api = False
     stochastic = False
 
-    def default_tol(self, dtype):
-        """Tolerance used when the estimator's ``tol`` is None."""
+    def default_tol(self, dtype, xp=np):
+        """Tolerance used when the estimator's ``tol`` is None (for ``dtype`` of ``xp``)."""
         return None
 
     default_max_iter = None
@@ -98,23 +100,24 @@ class IterativeSolver(Solver):
     divergence_factor = 1e3
 
     def solve(self, problem, *, init=None, tol=None, max_iter=None, random_state=None, verbose=0):
-        tol = self.default_tol(problem.dtype) if tol is None else tol
+        tol = self.default_tol(problem.dtype, problem.xp) if tol is None else tol
         max_iter = self.default_max_iter if max_iter is None else max_iter
-        W0 = (
-            np.zeros((problem.n_features, problem.n_targets), dtype=problem.dtype)
-            if init is None
-            else np.array(init, dtype=problem.dtype)
-        )
+        xp = problem.xp
+        shape = (problem.n_features, problem.n_targets)
+        if init is None:
+            W0 = xp.zeros(shape, dtype=problem.dtype, device=problem.device)
+        else:
+            W0 = xp.asarray(init, dtype=problem.dtype, device=problem.device, copy=True)
         rng = np.random.default_rng(random_state)
         state = self._init_state(problem, W0, rng)
-        start = max(float(np.sum(state.value)), np.finfo(problem.dtype).tiny)
+        start = max(float(xp.sum(state.value)), float(xp.finfo(problem.dtype).smallest_normal))
         history = []
         converged = state.criterion <= tol
         n_iter = 0
         while not converged and n_iter < max_iter:
             self._step(problem, state)
             n_iter += 1
-            total = float(np.sum(state.value))
+            total = float(xp.sum(state.value))
             if not np.isfinite(total) or total > self.divergence_factor * start:
                 raise ValueError(self._divergence_message(problem, state))
             history.append(total)

@@ -1,4 +1,9 @@
-"""Direct (closed-form) solver: blocked Gram + Cholesky, dual form, SVD/LSQR fallbacks."""
+"""Direct (closed-form) solver: blocked Gram + Cholesky, dual form, SVD/LSQR fallbacks.
+
+Products with X run in X's namespace and on its device; the small dense
+factorizations (``n_features x n_features`` or ``n_samples x n_samples``) run on
+the host with LAPACK, where they are cheap and where condition estimates exist.
+"""
 
 import warnings
 
@@ -8,7 +13,8 @@ import scipy.sparse as sp
 from scipy.linalg.lapack import get_lapack_funcs
 from scipy.sparse.linalg import LinearOperator, lsqr
 
-from .._stats import RidgeStats
+from .._array_api import is_numpy, to_device, to_numpy
+from .._stats import _BLOCK_BYTES, RidgeStats, _block_rows
 from ._base import Solver, SolveResult
 
 _METHODS = ("auto", "gram", "svd")
@@ -19,44 +25,62 @@ _METHODS = ("auto", "gram", "svd")
 # about eps / sqrt(rcond).
 _REFINE_BELOW = 1e-2
 _FALLBACK_EPS_FACTOR = 1e2
+# Blocks of device arrays (GPU) can be larger than host blocks.
+_DEVICE_BLOCK_BYTES = 32 * _BLOCK_BYTES
 
 
 def _eps(dtype):
     return float(np.finfo(dtype).eps)
 
 
+def _cholesky_rcond(M):
+    """Upper Cholesky factor of SPD ``M`` and its reciprocal 1-norm condition
+    estimate (LAPACK ``pocon``); ``(None, 0.0)`` when ``M`` is not numerically SPD."""
+    try:
+        c = la.cho_factor(M, lower=False, check_finite=False)
+    except la.LinAlgError:
+        return None, 0.0
+    rc, info = get_lapack_funcs("pocon", dtype=M.dtype)(c[0], np.abs(M).sum(axis=0).max())
+    return c, float(rc) if info == 0 else 0.0
+
+
 class _GramSolve:
-    """Cholesky factorizations of ``G + alpha_k I`` (equilibrated), one per
-    distinct alpha; solves and reports the worst reciprocal condition."""
+    """Cholesky factorizations of the column-equilibrated ``G + alpha_k I``, one
+    per distinct alpha (host arrays); solves and reports the worst
+    reciprocal condition number."""
 
     def __init__(self, G, alpha):
-        self.dtype = G.dtype
         d = np.sqrt(np.clip(np.diag(G), 0, None))
         d[d <= 0] = 1.0
         self.d = d
         Gs = G / d[:, None] / d[None, :]
-        pocon = get_lapack_funcs("pocon", dtype=G.dtype)
         self.factors = {}
         self.rcond = np.inf
+        self.alpha = alpha
         for a in np.unique(alpha):
             M = Gs.copy()
             M.flat[:: M.shape[0] + 1] += a / d**2
-            try:
-                c = la.cho_factor(M, lower=False, check_finite=False)
-            except la.LinAlgError:
-                self.rcond = 0.0
-                continue
-            anorm = np.abs(M).sum(axis=0).max()
-            rc, info = pocon(c[0], anorm, uplo="U")
-            self.rcond = min(self.rcond, float(rc) if info == 0 else 0.0)
+            c, rc = _cholesky_rcond(M)
+            self.rcond = min(self.rcond, rc)
             self.factors[a] = c
-        self.alpha = alpha
 
     def solve(self, B):
         W = np.empty_like(B)
-        for k, a in enumerate(self.alpha):
-            W[:, k] = la.cho_solve(self.factors[a], B[:, k] / self.d, check_finite=False) / self.d
-        return W
+        for a, c in self.factors.items():
+            cols = self.alpha == a
+            W[:, cols] = la.cho_solve(c, B[:, cols] / self.d[:, None], check_finite=False)
+        return W / self.d[:, None]
+
+
+def _eigh_solve(G, B, alpha, what):
+    """Minimum-norm solution of ``(G + alpha_k I) w_k = b_k`` by eigendecomposition."""
+    evals, V = la.eigh(G)
+    cutoff = evals.max(initial=0.0) * G.shape[0] * _eps(G.dtype)
+    _warn_singular(alpha, evals, cutoff, G.shape[0], what)
+    den = evals[:, None] + alpha[None, :]
+    keep = den > cutoff
+    inv = np.where(keep, 1.0 / np.where(keep, den, 1.0), 0.0)
+    return V @ (inv * (V.T @ B))
 
 
 def solve_from_stats(stats, alpha):
@@ -76,16 +100,7 @@ def solve_from_stats(stats, alpha):
     fact = _GramSolve(G, alpha)
     if fact.rcond >= _FALLBACK_EPS_FACTOR * _eps(G.dtype):
         return fact.solve(B), "cholesky"
-    evals, V = la.eigh(G)
-    cutoff = evals.max(initial=0.0) * G.shape[0] * _eps(G.dtype)
-    _warn_singular(alpha, evals, cutoff, G.shape[0], "the Gram matrix of the statistics")
-    proj = V.T @ B
-    W = np.empty_like(B)
-    for k, a in enumerate(alpha):
-        den = evals + a
-        inv = np.where(den > cutoff, 1.0 / np.where(den > cutoff, den, 1.0), 0.0)
-        W[:, k] = V @ (inv * proj[:, k])
-    return W, "eigh"
+    return _eigh_solve(G, B, alpha, "the Gram matrix of the statistics"), "eigh"
 
 
 def _warn_singular(alpha, spectrum, cutoff, n_features, what):
@@ -98,6 +113,39 @@ def _warn_singular(alpha, spectrum, cutoff, n_features, what):
             la.LinAlgWarning,
             stacklevel=4,
         )
+
+
+def _gram(problem):
+    """Centered weighted ``X_c^T S X_c`` and ``X_c^T S y_c`` as host arrays.
+
+    NumPy/sparse X: :class:`~l2gd.RidgeStats` (BLAS ``syrk`` over row blocks).
+    Other namespaces: matrix products over row blocks on X's device.
+    """
+    if is_numpy(problem.xp):
+        stats = RidgeStats._from_checked(
+            problem.X,
+            problem.Y,
+            problem.sample_weight,
+            problem.fit_intercept,
+            x_mean=problem.X_offset,
+            y_mean=problem.y_offset,
+        )
+        return stats.xx, stats.xy
+    xp, X = problem.xp, problem.X
+    n, p = X.shape
+    rows = _block_rows(p, 8, n) * (_DEVICE_BLOCK_BYTES // _BLOCK_BYTES)
+    xx = xp.zeros((p, p), dtype=problem.dtype, device=problem.device)
+    xy = xp.zeros((p, problem.n_targets), dtype=problem.dtype, device=problem.device)
+    for start in range(0, n, rows):
+        stop = min(start + rows, n)  # strict namespaces reject out-of-range slices
+        Xb = X[start:stop, :] - problem.X_offset
+        Yb = problem.Yc[start:stop, :]
+        if problem.sample_weight is not None:
+            root = xp.sqrt(problem.sample_weight[start:stop])[:, None]
+            Xb, Yb = Xb * root, Yb * root
+        xx = xx + Xb.T @ Xb
+        xy = xy + Xb.T @ Yb
+    return to_numpy(xx), to_numpy(xy)
 
 
 class ClosedForm(Solver):
@@ -140,6 +188,7 @@ class ClosedForm(Solver):
     """
 
     name = "closed_form"
+    supports_array_api = True
 
     def __init__(self, method="auto"):
         self.method = method
@@ -171,90 +220,79 @@ class ClosedForm(Solver):
         )
 
     def _primal(self, problem):
-        stats = RidgeStats._from_checked(
-            problem.X,
-            problem.Y,
-            problem.sample_weight,
-            problem.fit_intercept,
-            x_mean=problem.X_offset,
-            y_mean=problem.y_offset,
-        )
-        eps = _eps(problem.dtype)
-        fact = _GramSolve(stats.xx, problem.alpha)
+        xx, xy = _gram(problem)
+        alpha = to_numpy(problem.alpha)
+        eps = _eps(xx.dtype)
+
+        def device(W):
+            return to_device(W, problem.xp, problem.device, problem.dtype)
+
+        fact = _GramSolve(xx, alpha)
         if fact.rcond < _FALLBACK_EPS_FACTOR * eps and self.method == "auto":
             return _orthogonal_fallback(problem)
         if fact.rcond == 0.0:  # method="gram" on a singular system
-            return solve_from_stats(stats, problem.alpha)[0], "eigh"
-        W = fact.solve(stats.xy)
+            return device(_eigh_solve(xx, xy, alpha, "X")), "eigh"
+        W = fact.solve(xy)
         if fact.rcond >= _REFINE_BELOW:
-            return W, "cholesky"
+            return device(W), "cholesky"
         # Corrected normal equations: residual from X, correction from the factor.
         for _ in range(8):
-            dW = fact.solve(-0.5 * problem.gradient(W))
+            dW = fact.solve(to_numpy(-0.5 * problem.gradient(device(W))))
             W = W + dW
             if np.linalg.norm(dW) <= 4 * eps * np.linalg.norm(W):
                 break
-        return W, "cholesky+refinement"
+        return device(W), "cholesky+refinement"
 
     def _dual(self, problem):
-        eps = _eps(problem.dtype)
-        K = _kernel(problem)
-        root = (
-            np.ones(problem.n_samples, dtype=problem.dtype)
-            if problem.sample_weight is None
-            else np.sqrt(problem.sample_weight)
-        )
-        b = problem.Yc * root[:, None]
-        n = K.shape[0]
+        xp = problem.xp
+        K = to_numpy(_kernel(problem))
+        alpha = to_numpy(problem.alpha)
+        root = None if problem.sample_weight is None else xp.sqrt(problem.sample_weight)
+        b = problem.Yc if root is None else problem.Yc * root[:, None]
+        b = to_numpy(b)
         C = np.empty_like(b)
         rcond = np.inf
-        pocon = get_lapack_funcs("pocon", dtype=K.dtype)
-        for a in np.unique(problem.alpha):
+        for a in np.unique(alpha):
             M = K.copy()
-            M.flat[:: n + 1] += a
-            try:
-                c = la.cho_factor(M, lower=False, check_finite=False)
-            except la.LinAlgError:
-                rcond = 0.0
+            M.flat[:: K.shape[0] + 1] += a
+            c, rc = _cholesky_rcond(M)
+            rcond = min(rcond, rc)
+            if c is None:
                 break
-            rc, info = pocon(c[0], np.abs(M).sum(axis=0).max(), uplo="U")
-            rcond = min(rcond, float(rc) if info == 0 else 0.0)
-            cols = problem.alpha == a
+            cols = alpha == a
             C[:, cols] = la.cho_solve(c, b[:, cols], check_finite=False)
-        if rcond < np.sqrt(eps) and self.method == "auto":
+        if rcond < np.sqrt(_eps(K.dtype)) and self.method == "auto":
             return _orthogonal_fallback(problem)
         if rcond == 0.0:
-            evals, V = la.eigh(K)
-            cutoff = evals.max(initial=0.0) * n * eps
-            for k, a in enumerate(problem.alpha):
-                den = evals + a
-                inv = np.where(den > cutoff, 1.0 / np.where(den > cutoff, den, 1.0), 0.0)
-                C[:, k] = V @ (inv * (V.T @ b[:, k]))
-        return problem.rmatvec(C * root[:, None]), "dual"
+            C = _eigh_solve(K, b, alpha, "the kernel matrix")
+        C = to_device(C, xp, problem.device, problem.dtype)
+        if root is not None:
+            C = C * root[:, None]
+        return problem.rmatvec(C), "dual"
 
 
 def _kernel(problem):
     """``A A^T`` with ``A = S^{1/2} X_c``: column blocks for dense X (one centered
     block at a time), sparse product plus centering correction for sparse X."""
-    X, dtype = problem.X, problem.dtype
-    root = None if problem.sample_weight is None else np.sqrt(problem.sample_weight)
+    X, xp = problem.X, problem.xp
     m = problem.X_offset
+    n, p = X.shape
     if sp.issparse(X):
-        K = np.asarray((X @ X.T).toarray(), dtype=dtype)
+        K = np.asarray((X @ X.T).toarray(), dtype=problem.dtype)
         if problem.fit_intercept:
             u = np.asarray(X @ m).ravel()
             K -= u[:, None] + u[None, :]
             K += m @ m
     else:
-        n, p = X.shape
-        K = np.zeros((n, n), dtype=dtype)
-        step = max(256, (8 * 2**20) // max(1, n * dtype.itemsize))
+        K = xp.zeros((n, n), dtype=problem.dtype, device=problem.device)
+        step = max(256, _BLOCK_BYTES // max(1, n * 8))
         for start in range(0, p, step):
-            blk = X[:, start : start + step] - m[start : start + step]
-            K += blk @ blk.T
-    if root is not None:
-        K *= root[:, None]
-        K *= root[None, :]
+            stop = min(start + step, p)
+            blk = X[:, start:stop] - m[start:stop]
+            K = K + blk @ blk.T
+    if problem.sample_weight is not None:
+        root = xp.sqrt(problem.sample_weight)
+        K = K * root[:, None] * root[None, :]
     return K
 
 
@@ -265,25 +303,21 @@ def _orthogonal_fallback(problem):
 
 
 def _svd_solve(problem):
-    """SVD of ``S^{1/2} X_c`` (a dense copy); minimum-norm for alpha=0."""
-    X = np.asarray(problem.X)
-    A = X - problem.X_offset
+    """SVD of ``S^{1/2} X_c`` (a dense copy, in X's namespace); minimum-norm for alpha=0."""
+    xp = problem.xp
+    A = problem.X - problem.X_offset
     b = problem.Yc
     if problem.sample_weight is not None:
-        root = np.sqrt(problem.sample_weight)[:, None]
-        A *= root
-        b = b * root
-    U, s, Vt = la.svd(A, full_matrices=False, check_finite=False, lapack_driver="gesdd")
-    cutoff = s.max(initial=0.0) * max(A.shape) * _eps(A.dtype)
-    _warn_singular(problem.alpha, s, cutoff, problem.n_features, "X")
-    Ub = U.T @ b
-    W = np.empty((problem.n_features, problem.n_targets), dtype=problem.dtype)
-    for k, a in enumerate(problem.alpha):
-        keep = s > cutoff
-        d = np.zeros_like(s)
-        d[keep] = s[keep] / (s[keep] ** 2 + a)
-        W[:, k] = Vt.T @ (d * Ub[:, k])
-    return W
+        root = xp.sqrt(problem.sample_weight)[:, None]
+        A, b = A * root, b * root
+    U, s, Vt = xp.linalg.svd(A, full_matrices=False)
+    s_host = to_numpy(s)
+    cutoff = float(s_host.max(initial=0.0)) * max(A.shape) * _eps(s_host.dtype)
+    _warn_singular(to_numpy(problem.alpha), s_host, cutoff, problem.n_features, "X")
+    keep = s[:, None] > cutoff
+    den = xp.where(keep, s[:, None] ** 2 + problem.alpha[None, :], xp.ones_like(keep, dtype=s.dtype))
+    D = xp.where(keep, s[:, None] / den, xp.zeros_like(den))
+    return Vt.T @ (D * (U.T @ b))
 
 
 def _lsqr_solve(problem):

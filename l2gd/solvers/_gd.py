@@ -5,6 +5,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from .._array_api import eps, to_device
 from ._base import IterativeSolver
 
 _ACCELERATIONS = ("cg", "nesterov", "none")
@@ -14,11 +15,16 @@ _ACCELERATIONS = ("cg", "nesterov", "none")
 _RESYNC_EVERY = 50
 
 
-def _ratio(num, den):
+def _ratio(xp, num, den):
     """Column-wise ``num / den`` with 0 where ``den`` is 0."""
-    out = np.zeros_like(num)
-    np.divide(num, den, out=out, where=den > 0)
-    return out
+    positive = den > 0
+    safe = xp.where(positive, den, xp.ones_like(den))
+    return xp.where(positive, num / safe, xp.zeros_like(num))
+
+
+def _criterion(xp, zz, zz0):
+    """Largest relative gradient norm over the targets."""
+    return float(xp.max(xp.sqrt(_ratio(xp, zz, zz0))))
 
 
 class GradientDescent(IterativeSolver):
@@ -69,14 +75,15 @@ class GradientDescent(IterativeSolver):
     """
 
     name = "gd"
+    supports_array_api = True
     default_max_iter = 1000
 
     def __init__(self, learning_rate="auto", acceleration="cg"):
         self.learning_rate = learning_rate
         self.acceleration = acceleration
 
-    def default_tol(self, dtype):
-        return float(np.sqrt(np.finfo(dtype).eps))
+    def default_tol(self, dtype, xp=np):
+        return float(np.sqrt(eps(xp, dtype)))
 
     def _check_params(self):
         if self.acceleration not in _ACCELERATIONS:
@@ -98,30 +105,31 @@ class GradientDescent(IterativeSolver):
     # -- shared loop hooks --------------------------------------------------
     def _init_state(self, problem, W0, rng):
         self._check_params()
+        xp = problem.xp
         R = problem.residual(W0)
         Z = problem.rmatvec(problem.weighted(R)) - problem.alpha * W0  # = -grad / 2
-        zz = (Z * Z).sum(axis=0)
+        zz = xp.sum(Z * Z, axis=0)
         # Reference: the gradient at w = 0, so the test does not depend on the
         # starting point (a warm start near the optimum stops at once).
-        if np.any(W0):
+        if bool(xp.any(W0 != 0)):
             Z_zero = problem.rmatvec(problem.weighted(problem.Yc))
-            zz0 = (Z_zero * Z_zero).sum(axis=0)
+            zz0 = xp.sum(Z_zero * Z_zero, axis=0)
         else:
             zz0 = zz
         state = SimpleNamespace(
             W=W0, R=R, Z=Z, zz0=zz0, zz=zz, value=problem.value_from_residual(R, W0), it=0
         )
-        state.criterion = float(np.max(np.sqrt(_ratio(zz, zz0)), initial=0.0))
+        state.criterion = _criterion(xp, zz, zz0)
         if self.acceleration == "cg":
-            state.P = Z.copy()
+            state.P = Z
         else:
             if self.learning_rate == "auto":
                 step = 1.0 / problem.lipschitz()
             else:
                 step = np.full(problem.n_targets, self.learning_rate / problem.sw_sum)
-            state.step = step.astype(problem.dtype)
+            state.step = to_device(step, xp, problem.device, problem.dtype)
             state.Y, state.RY, state.ZY = W0, R, Z
-            state.t = np.ones(problem.n_targets, dtype=problem.dtype)
+            state.t = xp.ones(problem.n_targets, dtype=problem.dtype, device=problem.device)
         return state
 
     def _step(self, problem, state):
@@ -130,19 +138,22 @@ class GradientDescent(IterativeSolver):
             self._cg_step(problem, state)
         else:
             self._momentum_step(problem, state)
-        state.criterion = float(np.max(np.sqrt(_ratio(state.zz, state.zz0)), initial=0.0))
+        state.criterion = _criterion(problem.xp, state.zz, state.zz0)
 
     def _cg_step(self, problem, state):
+        xp = problem.xp
         Q = problem.matvec(state.P)
-        denom = (problem.weighted(Q) * Q).sum(axis=0) + problem.alpha * (state.P**2).sum(axis=0)
-        a = _ratio(state.zz, denom)
+        denom = xp.sum(problem.weighted(Q) * Q, axis=0) + problem.alpha * xp.sum(
+            state.P * state.P, axis=0
+        )
+        a = _ratio(xp, state.zz, denom)
         state.W = state.W + a * state.P
         if state.it % _RESYNC_EVERY == 0:
             state.R = problem.residual(state.W)
         else:
             state.R = state.R - a * Q
         value = problem.value_from_residual(state.R, state.W)
-        restart = np.any(value > state.value)
+        restart = bool(xp.any(value > state.value))
         if restart:
             # CG decreases the objective monotonically in exact arithmetic; a
             # rise means rounding has broken conjugacy (near the attainable
@@ -151,8 +162,8 @@ class GradientDescent(IterativeSolver):
             state.R = problem.residual(state.W)
             value = problem.value_from_residual(state.R, state.W)
         state.Z = problem.rmatvec(problem.weighted(state.R)) - problem.alpha * state.W
-        zz = (state.Z * state.Z).sum(axis=0)
-        beta = np.zeros_like(zz) if restart else _ratio(zz, state.zz)
+        zz = xp.sum(state.Z * state.Z, axis=0)
+        beta = xp.zeros_like(zz) if restart else _ratio(xp, zz, state.zz)
         state.P = state.Z + beta * state.P
         state.zz = zz
         state.value = value
@@ -162,8 +173,9 @@ class GradientDescent(IterativeSolver):
         # known. ||grad(W_new)|| <= ||grad(Y)|| because I - step * Hessian is a
         # contraction for step <= 2 / L, so testing the gradient at Y
         # certifies the returned W_new.
+        xp = problem.xp
         step = state.step
-        state.zz = (state.ZY * state.ZY).sum(axis=0)
+        state.zz = xp.sum(state.ZY * state.ZY, axis=0)
         W_new = state.Y + 2.0 * step * state.ZY
         if state.it % _RESYNC_EVERY == 0:
             R_new = problem.residual(W_new)
@@ -172,11 +184,11 @@ class GradientDescent(IterativeSolver):
         value_new = problem.value_from_residual(R_new, W_new)
         if self.acceleration == "nesterov":
             restart = value_new > state.value
-            t_next = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * state.t**2))
-            beta = np.where(restart, 0.0, (state.t - 1.0) / t_next).astype(problem.dtype)
-            state.t = np.where(restart, 1.0, t_next).astype(problem.dtype)
+            t_next = 0.5 * (1.0 + xp.sqrt(1.0 + 4.0 * state.t**2))
+            beta = xp.where(restart, xp.zeros_like(t_next), (state.t - 1.0) / t_next)
+            state.t = xp.where(restart, xp.ones_like(t_next), t_next)
         else:
-            beta = np.zeros_like(state.t)
+            beta = xp.zeros_like(state.t)
         state.Y = W_new + beta * (W_new - state.W)
         state.RY = R_new + beta * (R_new - state.R)
         state.W, state.R, state.value = W_new, R_new, value_new
