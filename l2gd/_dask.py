@@ -1,9 +1,64 @@
-"""Dask support: fit, predict and score on dask collections (optional extra ``l2gd[dask]``).
+"""Dask support: fit, predict and score on dask arrays (optional extra ``l2gd[dask]``).
 
 Nothing here imports dask at module import time: :func:`is_dask_collection`
-recognizes dask objects by duck typing, so the estimators can route dask input
-here *before* scikit-learn's validation would load it into memory.
+recognizes dask objects by duck typing, so the estimators route dask input
+here *before* scikit-learn's validation would load it into memory. dask is
+imported inside the functions that need it.
+
+How a fit runs on a dask array ``X`` chunked by rows (one chunk of columns):
+
+- **closed_form**, and **gd** with ``n_features <= DASK_GRAM_MAX_FEATURES``:
+  one pass over the data. One task per row chunk computes the chunk's
+  :class:`~l2gd.RidgeStats`; a tree of :meth:`RidgeStats.merge` tasks reduces
+  them to one ``p x p`` object, and the solve runs on the client. ``gd`` runs
+  on the statistics through :class:`GramProblem`, which gives exactly the
+  iterates of gradient descent on the data. With ``ClosedForm(method="svd")``,
+  or ``"auto"`` when the statistics are ill conditioned (reciprocal condition
+  number below 1e-2), the R factor of ``S^{1/2} [1, X, Y]`` is computed instead
+  by TSQR (one QR per chunk, a tree of QRs of stacked R factors; one more
+  pass), which is as accurate as an SVD of X.
+- **gd** with ``n_features > DASK_GRAM_MAX_FEATURES``: a first pass for the
+  means, ``X_c^T S y_c`` and the diagonal of the Gram matrix, then one fused
+  pass per iteration (each chunk returns its part of ``X_c^T S X_c P``; a tree
+  sum); conjugate gradient needs nothing else. X is persisted first when it
+  takes less than half of the cluster's memory.
+- **stochastic solvers** (``supports_partial_fit``): ``estimator.partial_fit``
+  over the row chunks in a shuffled order, epoch after epoch; each update runs
+  as a task next to its chunk, so the model moves and the data stays.
+
+Errors found inside the pass (NaN or infinity, negative weights) are raised
+on the client as ``ValueError``; nothing is gathered onto one worker.
 """
+
+import numbers
+
+import numpy as np
+import scipy.linalg as la
+from scipy.sparse.linalg import ArpackError, LinearOperator, eigsh
+
+from ._stats import RidgeStats
+from ._validation import check_alpha
+
+#: ``solver="auto"`` on dask arrays: ``"closed_form"`` (one pass, ``p x p``
+#: statistics) up to this many features, else ``"gd"`` with one pass per
+#: iteration. ``solver="gd"`` also runs on the statistics up to this size.
+DASK_GRAM_MAX_FEATURES = 5000
+
+#: Reciprocal condition number of the equilibrated ``xx + alpha I`` below which
+#: ``ClosedForm(method="auto")`` recomputes the solution by TSQR (the Gram route
+#: loses about ``eps / rcond`` relative accuracy).
+TSQR_BELOW_RCOND = 1e-2
+
+#: Passes over the row chunks for stochastic solvers on dask when ``max_iter``
+#: is None.
+DASK_DEFAULT_EPOCHS = 5
+
+# Statistics objects of about this many bytes are merged this many at a time.
+_MERGE_BYTES = 256 * 2**20
+
+# Recompute ``X_c^T S X_c V`` from the data every this many iterations in the
+# wide gd path; in between it is carried by linearity (as the residual is in gd).
+_HV_RESYNC_EVERY = 50
 
 
 def is_dask_collection(x):
@@ -11,16 +66,1104 @@ def is_dask_collection(x):
     return hasattr(x, "__dask_graph__") and type(x).__module__.startswith("dask")
 
 
+# ---------------------------------------------------------------------------
+# Input checks (lazy: only shapes, chunks and dtypes; values are checked in the pass)
+# ---------------------------------------------------------------------------
+def _as_dask_array(x, name):
+    import dask.array as da
+
+    if isinstance(x, da.Array):
+        return x
+    if is_dask_collection(x) and hasattr(x, "to_dask_array"):
+        # dask DataFrame / Series: row lengths are computed (one cheap pass).
+        return x.to_dask_array(lengths=True)
+    if is_dask_collection(x):
+        raise TypeError(
+            f"{name} must be a dask array, dataframe or series; got {type(x).__name__}."
+        )
+    return None
+
+
+def _check_known_chunks(A, name):
+    if any(np.isnan(c) for c in A.chunks[0]):
+        raise ValueError(
+            f"{name} has unknown chunk sizes (e.g. after boolean indexing); call "
+            f"{name}.compute_chunk_sizes() first, or build it with known chunks."
+        )
+
+
+def _check_float_dtype(dtype, name):
+    if dtype.kind not in "biuf":
+        raise TypeError(f"{name} must have a numeric dtype, got {dtype}.")
+
+
+def _check_X(X):
+    """X as a 2-D float dask array chunked by rows only (lazily)."""
+    Xd = _as_dask_array(X, "X")
+    if Xd is None:
+        raise TypeError(f"X must be a dask array, got {type(X).__name__}.")
+    if Xd.ndim != 2:
+        raise ValueError(f"X must be 2-D (n_samples, n_features), got {Xd.ndim}-D.")
+    _check_known_chunks(Xd, "X")
+    _check_float_dtype(Xd.dtype, "X")
+    if Xd.dtype not in (np.float32, np.float64):
+        Xd = Xd.astype(np.float64)
+    if len(Xd.chunks[1]) > 1:
+        # One chunk of columns per row chunk; dask picks row chunks of about
+        # its configured chunk size (array.chunk-size) so blocks stay small.
+        Xd = Xd.rechunk({0: "auto", 1: -1})
+    if Xd.shape[0] == 0:
+        raise ValueError("X has 0 samples; at least one is required.")
+    return Xd
+
+
+def _aligned(v, X, name, ndims):
+    """``v`` (numpy or dask) as a dask array with X's row chunks, float dtype of X."""
+    import dask.array as da
+
+    vd = _as_dask_array(v, name)
+    if vd is None:
+        v = np.asarray(v)
+        _check_float_dtype(v.dtype, name)
+        if v.ndim not in ndims:
+            raise ValueError(f"{name} must be {' or '.join(map(str, ndims))}-D, got {v.ndim}-D.")
+        if v.shape[0] != X.shape[0]:
+            raise ValueError(
+                f"{name} has {v.shape[0]} rows but X has {X.shape[0]}; they must match."
+            )
+        return da.from_array(v.astype(X.dtype, copy=False), chunks=(X.chunks[0],) + v.shape[1:])
+    if vd.ndim not in ndims:
+        raise ValueError(f"{name} must be {' or '.join(map(str, ndims))}-D, got {vd.ndim}-D.")
+    _check_known_chunks(vd, name)
+    _check_float_dtype(vd.dtype, name)
+    if vd.shape[0] != X.shape[0]:
+        raise ValueError(f"{name} has {vd.shape[0]} rows but X has {X.shape[0]}; they must match.")
+    if vd.dtype != X.dtype:
+        vd = vd.astype(X.dtype)
+    if vd.chunks[0] != X.chunks[0] or (vd.ndim == 2 and len(vd.chunks[1]) > 1):
+        # Small next to X (1/n_features of its size): aligning it is cheap.
+        vd = vd.rechunk((X.chunks[0],) + tuple(-1 for _ in vd.shape[1:]))
+    return vd
+
+
+def _check_inputs(X, y, sample_weight):
+    """Return ``(X, y, sw)``: dask arrays with the same row chunks; sw may be None."""
+    import dask.array as da
+
+    X = _check_X(X)
+    y = _aligned(y, X, "y", (1, 2))
+    if sample_weight is None:
+        sw = None
+    elif isinstance(sample_weight, numbers.Real) and not isinstance(sample_weight, bool):
+        if not (np.isfinite(sample_weight) and sample_weight > 0):
+            raise ValueError(f"sample_weight must be positive and finite, got {sample_weight!r}.")
+        sw = da.full(X.shape[0], sample_weight, dtype=X.dtype, chunks=(X.chunks[0],))
+    else:
+        sw = _aligned(sample_weight, X, "sample_weight", (1,))
+    return X, y, sw
+
+
+# ---------------------------------------------------------------------------
+# One pass: a kernel per row chunk, then a tree reduction
+# ---------------------------------------------------------------------------
+def _nonfinite_error(Xb, Yb, swb, start):
+    stop = start + Xb.shape[0]
+    for name, v in (("X", Xb), ("y", Yb), ("sample_weight", swb)):
+        if v is not None and not np.all(np.isfinite(v)):
+            return ValueError(
+                f"Input {name} contains NaN or infinity (in rows {start} to {stop - 1})."
+            )
+    return ValueError(
+        f"The statistics of rows {start} to {stop - 1} overflowed; rescale X or y "
+        "(values too large for the dtype)."
+    )
+
+
+def _check_weights_block(swb, start):
+    if swb is not None and np.any(swb < 0):
+        raise ValueError(
+            f"sample_weight must be non-negative; found negative weights in rows {start} "
+            f"to {start + swb.shape[0] - 1}."
+        )
+
+
+def _stats_kernel(Xb, Yb, swb, start, fit_intercept, folds=None):
+    """RidgeStats of one chunk (or a list of them, one per fold)."""
+    start = int(np.asarray(start).ravel()[0])
+    Yb = Yb.reshape(-1, 1) if Yb.ndim == 1 else Yb
+    _check_weights_block(swb, start)
+    if folds is None:
+        out = RidgeStats._from_checked(Xb, Yb, swb, fit_intercept)
+        parts = [out]
+    else:
+        parts = []
+        for rows in folds(start, Xb.shape[0]):
+            parts.append(
+                RidgeStats._from_checked(
+                    Xb[rows], Yb[rows], None if swb is None else swb[rows], fit_intercept
+                )
+            )
+        out = parts
+    for s in parts:
+        if not (
+            np.all(np.isfinite(s.x_mean))
+            and np.all(np.isfinite(np.diagonal(s.xx)))
+            and np.all(np.isfinite(s.xy))
+            and np.all(np.isfinite(s.yy))
+        ):
+            raise _nonfinite_error(Xb, Yb, swb, start)
+    return _box(out)
+
+
+def _box(obj):
+    """A one-element object array (the block of a dask array of objects)."""
+    out = np.empty(1, dtype=object)
+    out[0] = obj
+    return out
+
+
+def _unbox(obj):
+    return obj[0] if isinstance(obj, np.ndarray) and obj.dtype == object else obj
+
+
+def _merge_stats(*parts):
+    parts = [_unbox(p) for p in parts]
+    if isinstance(parts[0], list):  # per-fold lists: merge fold by fold
+        return [_merge_stats(*fold) for fold in zip(*parts)]
+    out = parts[0]
+    for p in parts[1:]:
+        out = out.merge(p)
+    return out
+
+
+def _sum_parts(*parts):
+    parts = [_unbox(p) for p in parts]
+    out = parts[0]
+    for p in parts[1:]:
+        out = tuple(a + b for a, b in zip(out, p))
+    return out
+
+
+def _row_starts(X):
+    import dask.array as da
+
+    starts = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]]).astype(np.int64)
+    return da.from_array(starts, chunks=1)
+
+
+def _blockwise_objects(kernel, X, Y, sw, *extra_args, **kwargs):
+    """One task per row chunk: ``kernel(Xb, Yb, swb, start, *extra_args, **kwargs)``."""
+    import dask.array as da
+
+    y_ind = "ik" if Y.ndim == 2 else "i"
+    args = [X, "ij", Y, y_ind]
+    args += [sw, "i"] if sw is not None else [None, None]
+    args += [_row_starts(X), "i"]
+    for a in extra_args:
+        args += [a, None]
+    return da.blockwise(
+        kernel,
+        "i",
+        *args,
+        dtype=object,
+        concatenate=True,
+        align_arrays=False,
+        adjust_chunks={"i": 1},
+        meta=np.empty(0, dtype=object),
+        **kwargs,
+    )
+
+
+def _tree_reduce(blocks, combine, split_every, name):
+    """Reduce a 1-D dask array of objects with a tree of ``combine`` tasks (lazy)."""
+    import dask
+
+    parts = list(blocks.to_delayed().ravel())
+    level = 0
+    while len(parts) > 1:
+        level += 1
+        parts = [
+            dask.delayed(combine, pure=True)(
+                *parts[i : i + split_every], dask_key_name=f"{name}-{level}-{i}-{blocks.name}"
+            )
+            for i in range(0, len(parts), split_every)
+        ]
+    return dask.delayed(_unbox, pure=True)(parts[0])
+
+
+def _split_every(n_features, n_targets, itemsize):
+    size = (n_features + n_targets) ** 2 * itemsize
+    return int(max(2, min(8, _MERGE_BYTES // max(size, 1))))
+
+
+def compute_stats(X, y, sample_weight=None, *, fit_intercept=True):
+    """:class:`~l2gd.RidgeStats` of dask arrays, in one pass over the data.
+
+    One task per row chunk computes that chunk's statistics; a tree of
+    :meth:`~l2gd.RidgeStats.merge` tasks (a few at a time) reduces them. Only
+    the ``p x p`` result comes back to the client.
+
+    Parameters
+    ----------
+    X : dask array of shape (n_samples, n_features)
+        Chunked by rows (several column chunks are merged into one).
+    y : dask or numpy array of shape (n_samples,) or (n_samples, n_targets)
+        Targets; rechunked to X's row chunks when they differ.
+    sample_weight : dask or numpy array of shape (n_samples,), default=None
+        Non-negative weights.
+    fit_intercept : bool, default=True
+        Center the moments.
+
+    Returns
+    -------
+    stats : RidgeStats
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import dask.array as da
+    >>> from l2gd import RidgeStats
+    >>> from l2gd._dask import compute_stats
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.standard_normal((100, 3)), rng.standard_normal(100)
+    >>> stats = compute_stats(da.from_array(X, chunks=30), da.from_array(y, chunks=30))
+    >>> bool(np.allclose(stats.xx, RidgeStats.from_batch(X, y).xx))
+    True
+    """
+    X, Y, sw = _check_inputs(X, y, sample_weight)
+    return _compute_stats(X, Y, sw, fit_intercept)
+
+
+def _compute_stats(X, Y, sw, fit_intercept):
+    k = 1 if Y.ndim == 1 else Y.shape[1]
+    blocks = _blockwise_objects(_stats_kernel, X, Y, sw, fit_intercept)
+    stats = _tree_reduce(
+        blocks, _merge_stats, _split_every(X.shape[1], k, X.dtype.itemsize), "l2gd-merge"
+    ).compute()
+    _check_total_weight(stats.sw_sum)
+    return stats
+
+
+def _check_total_weight(sw_sum):
+    if not sw_sum > 0:
+        raise ValueError("sample_weight must have a positive sum; all weights are zero.")
+
+
+# ---------------------------------------------------------------------------
+# TSQR: the R factor of S^{1/2} [1, X, Y] by a tree of QRs
+# ---------------------------------------------------------------------------
+def _qr_r(A):
+    """Square upper-triangular R with ``R^T R = A^T A``."""
+    m, q = A.shape
+    if m == 0:
+        return np.zeros((q, q), dtype=A.dtype)
+    R = la.qr(A, mode="r", check_finite=False)[0]
+    if R.shape[0] < q:
+        R = np.vstack([R, np.zeros((q - R.shape[0], q), dtype=A.dtype)])
+    return R[:q]
+
+
+def _tsqr_kernel(Xb, Yb, swb, start, fit_intercept, shift):
+    start = int(np.asarray(start).ravel()[0])
+    Yb = Yb.reshape(-1, 1) if Yb.ndim == 1 else Yb
+    _check_weights_block(swb, start)
+    if fit_intercept:
+        # Shifting the columns is exact with an intercept and keeps the
+        # conditioning that of the centered data, not of [1, X].
+        x_shift, y_shift = shift
+        A = np.hstack([np.ones((Xb.shape[0], 1), dtype=Xb.dtype), Xb - x_shift, Yb - y_shift])
+    else:
+        A = np.hstack([Xb, Yb])
+    if not np.all(np.isfinite(A)):
+        raise _nonfinite_error(Xb, Yb, swb, start)
+    if swb is not None:
+        A *= np.sqrt(swb)[:, None]
+    return _box(_qr_r(A))
+
+
+def _first_chunk_means(Xb, Yb):
+    """Column means of a chunk: a shift near the data's means (for TSQR)."""
+    Yb = Yb.reshape(-1, 1) if Yb.ndim == 1 else Yb
+    return Xb.mean(axis=0), Yb.mean(axis=0)
+
+
+def _merge_r(*parts):
+    return _qr_r(np.vstack([_unbox(p) for p in parts]))
+
+
+def _tsqr_solve(X, Y, sw, alpha, fit_intercept, shift=None):
+    """Ridge coefficients and intercepts from the R factor of ``S^{1/2} [1, X - c, Y - d]``.
+
+    The shift ``(c, d)`` (exact algebra with an intercept) is the weighted mean
+    when known from the statistics, else the mean of the first chunk.
+
+    With ``A = Q R``, ``||S^{1/2}(y_k - b - X w)||^2 = ||R z||^2`` for
+    ``z = (-b, -w, e_k)``. Column 0 of R (the intercept) is zero below row 0,
+    so row 0 fixes ``b`` and the rest is a ``p x p`` triangular least-squares
+    problem, solved by SVD with the ridge filter ``s / (s^2 + alpha)``.
+    """
+    p = X.shape[1]
+    k = Y.shape[1] if Y.ndim == 2 else 1
+    off = 1 if fit_intercept else 0
+    import dask
+
+    if shift is None and fit_intercept:
+        first = (X.blocks[0], Y.blocks[0])
+        shift = dask.delayed(_first_chunk_means, pure=True)(*first)
+    elif shift is None:
+        shift = (None, None)
+    else:
+        shift = dask.delayed(tuple(shift), pure=True)
+    blocks = _blockwise_objects(_tsqr_kernel, X, Y, sw, fit_intercept, shift)
+    R = _tree_reduce(
+        blocks, _merge_r, _split_every(p + off, k, X.dtype.itemsize), "l2gd-tsqr"
+    ).compute()
+    if fit_intercept:
+        _check_total_weight(R[0, 0] ** 2)
+    T = R[off : off + p, off : off + p]
+    C = R[off : off + p, off + p :]
+    U, s, Vt = la.svd(T, check_finite=False)
+    cutoff = s.max(initial=0.0) * max(X.shape[0], p) * float(np.finfo(X.dtype).eps)
+    from .solvers._closed_form import _warn_singular
+
+    _warn_singular(alpha, s, cutoff, p, "X")
+    UC = U.T @ C
+    W = np.empty((p, k), dtype=X.dtype)
+    keep = s > cutoff
+    for j, a in enumerate(alpha):
+        d = np.zeros_like(s)
+        d[keep] = s[keep] / (s[keep] ** 2 + a)
+        W[:, j] = Vt.T @ (d * UC[:, j])
+    if fit_intercept:
+        x_shift, y_shift = dask.compute(shift)[0]
+        b = (R[0, 1 + p :] - R[0, 1 : 1 + p] @ W) / R[0, 0] + y_shift - x_shift @ W
+    else:
+        b = np.zeros(k, dtype=X.dtype)
+    # Objective from R: residual rows of ``R z`` for each target.
+    value = 0.0
+    for j in range(k):
+        z = np.zeros(R.shape[0], dtype=R.dtype)
+        z[off : off + p] = -W[:, j]
+        z[off + p + j] = 1.0
+        if fit_intercept:
+            z[0] = -b[j]
+        value += float(np.sum((R @ z) ** 2) + alpha[j] * W[:, j] @ W[:, j])
+    return W, b.astype(X.dtype), value
+
+
+# ---------------------------------------------------------------------------
+# Gradient descent on the statistics (or on one fused pass per iteration)
+# ---------------------------------------------------------------------------
+class _Weighted:
+    """``S @ R`` for a :class:`_GramVector` ``R`` (what ``problem.weighted`` returns)."""
+
+    __array_ufunc__ = None
+
+    def __init__(self, vec):
+        self.vec = vec
+
+    def __mul__(self, other):
+        return _Inner(self.vec, other)
+
+
+class _Inner:
+    """Column-wise ``<R1, S R2>``; materialized by ``.sum(axis=0)``."""
+
+    def __init__(self, a, b):
+        self.a, self.b = a, b
+
+    def sum(self, axis=0, **kwargs):
+        return self.a.problem.inner(self.a, self.b)
+
+
+class _GramVector:
+    """A residual-space matrix ``Y_c diag(c) + X_c V`` (n x k), never formed.
+
+    ``c`` has shape (n_targets,), ``V`` (n_features, n_targets). ``HV`` caches
+    ``X_c^T S X_c V`` and is carried through linear combinations, so gradient
+    descent needs one product with the Gram matrix per iteration.
+    """
+
+    __array_ufunc__ = None  # ndarray * _GramVector -> _GramVector.__rmul__
+
+    def __init__(self, problem, c, V, HV=None):
+        self.problem, self.c, self.V, self.HV = problem, c, V, HV
+
+    def _combine(self, other, sign):
+        HV = None
+        if self.HV is not None and other.HV is not None:
+            HV = self.HV + sign * other.HV
+        return _GramVector(self.problem, self.c + sign * other.c, self.V + sign * other.V, HV)
+
+    def __add__(self, other):
+        return self._combine(other, 1.0)
+
+    def __sub__(self, other):
+        return self._combine(other, -1.0)
+
+    def __mul__(self, a):
+        a = np.asarray(a, dtype=self.V.dtype)
+        return _GramVector(
+            self.problem, self.c * a, self.V * a, None if self.HV is None else self.HV * a
+        )
+
+    __rmul__ = __mul__
+
+    def __neg__(self):
+        return self * -1.0
+
+    def hv(self):
+        if self.HV is None:
+            self.HV = self.problem.gram_matvec(self.V)
+        return self.HV
+
+    def copy(self):
+        return self
+
+
+class GramProblem:
+    """The ridge problem seen through its Gram matrix: what
+    :class:`~l2gd.RidgeProblem` offers to solvers, without X.
+
+    Residual-space quantities (``residual(W)``, ``matvec(P)``, ``Yc``) are
+    :class:`_GramVector` objects; their products (``weighted``, ``rmatvec``,
+    ``value_from_residual``) are computed from ``x_mean``, ``y_mean``,
+    ``X_c^T S y_c``, ``y_c^T S y_c`` and products with the Gram matrix
+    ``H = X_c^T S X_c``. So :class:`~l2gd.solvers.GradientDescent` runs on it
+    unchanged and produces the iterates it would produce on the data (up to
+    rounding). ``H V`` is ``stats.xx @ V`` in memory, or one pass over a dask
+    array (``gram_matvec``), for data too wide for ``p x p``.
+
+    Parameters
+    ----------
+    stats : RidgeStats or _CrossStats
+        Statistics (``xx`` may be absent when ``gram_matvec`` is given).
+    alpha : ndarray of shape (n_targets,)
+    gram_matvec : callable, default=None
+        ``V -> H @ V``; default ``stats.xx @ V``.
+    gram_diagonal : ndarray of shape (n_features,), default=None
+        Diagonal of ``H``; default ``diag(stats.xx)``.
+    """
+
+    is_sparse = False
+    sample_weight = None
+    xp = np  # statistics live on the host
+    device = "cpu"
+
+    def __init__(self, stats, alpha, gram_matvec=None, gram_diagonal=None):
+        self.stats = stats
+        self.dtype = stats.xy.dtype
+        self.alpha = np.asarray(alpha, dtype=self.dtype)
+        self.sw_sum = float(stats.sw_sum)
+        self.n_samples = int(stats.n_samples)
+        self.fit_intercept = stats.fit_intercept
+        self.X_offset = stats.x_mean
+        self.y_offset = stats.y_mean
+        self._matvec = gram_matvec if gram_matvec is not None else (lambda V: stats.xx @ V)
+        self._diag = gram_diagonal if gram_diagonal is not None else np.diagonal(stats.xx)
+        self.n_gram_matvecs = 0
+        k = self.n_targets
+        self.Yc = _GramVector(
+            self, np.ones(k, dtype=self.dtype), np.zeros((self.n_features, k), self.dtype)
+        )
+        self.Yc.HV = np.zeros_like(self.Yc.V)
+
+    @property
+    def n_features(self):
+        return self.stats.xy.shape[0]
+
+    @property
+    def n_targets(self):
+        return self.stats.xy.shape[1]
+
+    def gram_matvec(self, V):
+        """``X_c^T S X_c V``."""
+        if not np.any(V):
+            return np.zeros_like(V)
+        self.n_gram_matvecs += 1
+        return np.asarray(self._matvec(V), dtype=self.dtype)
+
+    # -- the RidgeProblem interface used by solvers -------------------------
+    def matvec(self, W):
+        """``X_c @ W`` (implicit)."""
+        return _GramVector(self, np.zeros(W.shape[1], dtype=self.dtype), np.asarray(W))
+
+    def residual(self, W):
+        """``y_c - X_c W`` (implicit)."""
+        V = -np.asarray(W, dtype=self.dtype)
+        HV = np.zeros_like(V) if not np.any(V) else None
+        return _GramVector(self, np.ones(V.shape[1], dtype=self.dtype), V, HV)
+
+    def weighted(self, R):
+        """``S @ R`` (implicit)."""
+        return _Weighted(R)
+
+    def rmatvec(self, R):
+        """``X_c^T S R`` for ``R = weighted(...)``."""
+        if not isinstance(R, _Weighted):
+            raise TypeError("GramProblem.rmatvec takes problem.weighted(R).")
+        v = R.vec
+        return self.stats.xy * v.c + v.hv()
+
+    def inner(self, a, b):
+        """Column-wise ``<a, S b>`` of two residual-space matrices."""
+        xy, yy = self.stats.xy, self.stats.yy
+        return (
+            a.c * b.c * yy
+            + a.c * np.einsum("pk,pk->k", xy, b.V)
+            + b.c * np.einsum("pk,pk->k", xy, a.V)
+            + np.einsum("pk,pk->k", a.V, b.hv())
+        )
+
+    def value_from_residual(self, R, W):
+        """Objective per target from a residual ``R`` at ``W``."""
+        return self.inner(R, R) + self.alpha * (W * W).sum(axis=0)
+
+    def value(self, W):
+        """Ridge objective summed over targets at the optimal intercept."""
+        return float(self.value_from_residual(self.residual(W), W).sum())
+
+    def gradient(self, W, R=None):
+        """Gradient of the objective with respect to ``W``."""
+        if R is None:
+            R = self.residual(W)
+        return 2.0 * (self.alpha * W - self.rmatvec(self.weighted(R)))
+
+    def intercept(self, W):
+        """Optimal intercept ``y_mean - x_mean @ W``."""
+        return self.y_offset - self.X_offset @ W
+
+    def lipschitz(self, tol=1e-3):
+        """``2 (lambda_max(H) + alpha)``, as :meth:`RidgeProblem.lipschitz`."""
+        return 2.0 * (self.gram_norm(tol) + self.alpha)
+
+    def gram_norm(self, tol=1e-3):
+        """Largest eigenvalue of ``H`` (Lanczos, bounded by the trace, as RidgeProblem)."""
+        p = self.n_features
+        trace = float(np.sum(np.clip(self._diag, 0, None)))
+        if p <= 2 or trace <= 0:
+            return trace
+
+        def mv(v):
+            v = np.asarray(v, dtype=self.dtype).reshape(p, 1)
+            return self.gram_matvec(v).ravel().astype(np.float64)
+
+        op = LinearOperator((p, p), matvec=mv, dtype=np.float64)
+        v0 = np.random.default_rng(0).standard_normal(p)
+        try:
+            top = eigsh(op, k=1, which="LA", tol=tol, v0=v0, return_eigenvectors=False)
+        except ArpackError:
+            return trace
+        return min(max(float(top[0]), 0.0) * (1.0 + tol), trace)
+
+
+class _CrossStats:
+    """Mergeable statistics without ``xx``: means, ``X_c^T S y_c``, ``y_c^T S y_c``
+    and the diagonal of ``X_c^T S X_c`` (for data too wide for ``p x p``)."""
+
+    def __init__(self, sw_sum, x_mean, y_mean, xdiag, xy, yy, n_samples, fit_intercept):
+        self.sw_sum, self.x_mean, self.y_mean = float(sw_sum), x_mean, y_mean
+        self.xdiag, self.xy, self.yy = xdiag, xy, yy
+        self.n_samples, self.fit_intercept = int(n_samples), fit_intercept
+
+    @classmethod
+    def from_block(cls, X, Y, sw, fit_intercept):
+        n = X.shape[0]
+        S = float(n if sw is None else sw.sum())
+        if fit_intercept and S > 0:
+            x_mean = (X.sum(0) if sw is None else sw @ X) / S
+            y_mean = (Y.sum(0) if sw is None else sw @ Y) / S
+        else:
+            x_mean = np.zeros(X.shape[1], X.dtype)
+            y_mean = np.zeros(Y.shape[1], X.dtype)
+        Xc, Yc = X - x_mean, Y - y_mean
+        Xs = Xc if sw is None else Xc * sw[:, None]
+        xdiag = np.einsum("ij,ij->j", Xs, Xc)
+        xy = Xs.T @ Yc
+        yy = np.einsum("ij,ij->j", Yc if sw is None else Yc * sw[:, None], Yc)
+        return cls(S, x_mean.astype(X.dtype), y_mean.astype(X.dtype), xdiag, xy, yy, n,
+                   fit_intercept)
+
+    def merge(self, o):
+        S = self.sw_sum + o.sw_sum
+        xdiag, xy, yy = self.xdiag + o.xdiag, self.xy + o.xy, self.yy + o.yy
+        x_mean, y_mean = self.x_mean, self.y_mean
+        if self.fit_intercept and self.sw_sum > 0 and o.sw_sum > 0:
+            dx, dy = o.x_mean - self.x_mean, o.y_mean - self.y_mean
+            c = self.sw_sum * o.sw_sum / S
+            xdiag = xdiag + c * dx * dx
+            xy = xy + c * np.outer(dx, dy)
+            yy = yy + c * dy * dy
+            x_mean = self.x_mean + dx * (o.sw_sum / S)
+            y_mean = self.y_mean + dy * (o.sw_sum / S)
+        elif self.sw_sum == 0:
+            x_mean, y_mean = o.x_mean, o.y_mean
+        return _CrossStats(S, x_mean, y_mean, xdiag, xy, yy, self.n_samples + o.n_samples,
+                           self.fit_intercept)
+
+
+def _cross_kernel(Xb, Yb, swb, start, fit_intercept):
+    start = int(np.asarray(start).ravel()[0])
+    Yb = Yb.reshape(-1, 1) if Yb.ndim == 1 else Yb
+    _check_weights_block(swb, start)
+    s = _CrossStats.from_block(Xb, Yb, swb, fit_intercept)
+    if not all(np.all(np.isfinite(v)) for v in (s.x_mean, s.xdiag, s.xy, s.yy)):
+        raise _nonfinite_error(Xb, Yb, swb, start)
+    return _box(s)
+
+
+def _gram_kernel(Xb, swb, V, x_mean):
+    """This chunk's part of ``X_c^T S X_c V`` (before the centering correction)."""
+    Q = Xb @ V - x_mean @ V
+    if swb is not None:
+        Q *= swb[:, None]
+    return _box((Xb.T @ Q, Q.sum(axis=0)))
+
+
+def _dask_gram_matvec(X, sw, x_mean, split_every):
+    """``V -> X_c^T S X_c V``: one pass over X, one task per chunk and a tree sum."""
+    import dask
+    import dask.array as da
+
+    def matvec(V):
+        Vd = dask.delayed(np.asarray(V), pure=True)
+        xm = dask.delayed(x_mean, pure=True)
+        args = [X, "ij"] + ([sw, "i"] if sw is not None else [None, None]) + [Vd, None, xm, None]
+        blocks = da.blockwise(
+            _gram_kernel,
+            "i",
+            *args,
+            dtype=object,
+            concatenate=True,
+            align_arrays=False,
+            adjust_chunks={"i": 1},
+            meta=np.empty(0, dtype=object),
+        )
+        XtQ, q = _tree_reduce(blocks, _sum_parts, split_every, "l2gd-gram").compute()
+        return XtQ - np.outer(x_mean, q)
+
+    return matvec
+
+
+def _maybe_persist(X, sw):
+    """Persist X (and the weights) when X takes under half of the memory available."""
+    budget = None
+    try:
+        from distributed import default_client
+
+        client = default_client()
+        workers = client.scheduler_info(n_workers=-1)["workers"].values()
+        budget = 0.5 * sum(w.get("memory_limit", 0) or 0 for w in workers)
+    except (ImportError, ValueError, TypeError):
+        try:
+            import psutil
+
+            budget = 0.25 * psutil.virtual_memory().available
+        except ImportError:
+            budget = None
+    if budget and X.nbytes < budget:
+        return X.persist(), (None if sw is None else sw.persist())
+    return X, sw
+
+
+# ---------------------------------------------------------------------------
+# The estimator entry points
+# ---------------------------------------------------------------------------
+def _solver_for(estimator, n_features):
+    from .solvers import SOLVERS
+
+    if isinstance(estimator.solver, str) and estimator.solver == "auto":
+        name = "closed_form" if n_features <= DASK_GRAM_MAX_FEATURES else "gd"
+        return SOLVERS[name](), name
+    return estimator._solver_instance(None)
+
+
 def fit(estimator, X, y, sample_weight=None):
-    """Fit ``estimator`` (a GDRidgeRegressor) on dask arrays; return it."""
-    raise NotImplementedError("Dask support is being built (issue 6).")
+    """Fit ``estimator`` (a GDRidgeRegressor) on dask arrays; return it.
+
+    See the module docstring for what each solver does on dask arrays.
+    """
+    from .solvers import ClosedForm, SolveResult
+
+    X, Y, sw = _check_inputs(X, y, sample_weight)
+    y_ndim = Y.ndim
+    solver, name = _solver_for(estimator, X.shape[1])
+    if getattr(solver, "supports_partial_fit", False) and getattr(solver, "stochastic", False):
+        _fit_partial(estimator, X, Y, sw, solver)
+        return estimator
+    k = 1 if y_ndim == 1 else Y.shape[1]
+    alpha = check_alpha(estimator.alpha, k, X.dtype)
+    fit_intercept = estimator.fit_intercept
+    p = X.shape[1]
+
+    if isinstance(solver, ClosedForm):
+        method = getattr(solver, "method", "auto")
+        if method not in ("auto", "gram", "svd"):
+            raise ValueError(f"method must be one of ('auto', 'gram', 'svd'), got {method!r}.")
+        W = None
+        if method != "svd":
+            stats = _compute_stats(X, Y, sw, fit_intercept)
+            W, info, rcond = _solve_stats(stats, alpha)
+            if method == "auto" and rcond < TSQR_BELOW_RCOND:
+                W = None  # ill conditioned: recompute by TSQR (one more pass)
+        if W is None:
+            shift = None if method == "svd" else (stats.x_mean, stats.y_mean)
+            W, b, value = _tsqr_solve(X, Y, sw, alpha, fit_intercept, shift)
+            info = "tsqr"
+        else:
+            b = stats.intercept(W)
+            value = float(stats.objective(W, alpha).sum())
+        result = SolveResult(
+            coef=W, intercept=b, n_iter=1, converged=True, history=(value,),
+            info={"method": info},
+        )
+    else:
+        if p <= DASK_GRAM_MAX_FEATURES:
+            problem = GramProblem(_compute_stats(X, Y, sw, fit_intercept), alpha)
+        else:
+            X, sw = _maybe_persist(X, sw)
+            blocks = _blockwise_objects(_cross_kernel, X, Y, sw, fit_intercept)
+            split = _split_every(int(np.sqrt(p * k)), 0, X.dtype.itemsize)
+            cross = _tree_reduce(blocks, _merge_stats, split, "l2gd-cross").compute()
+            _check_total_weight(cross.sw_sum)
+            problem = GramProblem(
+                cross,
+                alpha,
+                gram_matvec=_dask_gram_matvec(X, sw, cross.x_mean, split),
+                gram_diagonal=cross.xdiag,
+            )
+        from sklearn.utils import check_random_state
+
+        seed = check_random_state(estimator.random_state).randint(np.iinfo(np.int32).max)
+        result = solver.solve(
+            problem,
+            init=estimator._warm_start_init(problem),
+            tol=estimator.tol,
+            max_iter=estimator.max_iter,
+            random_state=seed,
+            verbose=estimator.verbose,
+        )
+    estimator._set_fitted(result, y_ndim, name)
+    _set_input_attributes(estimator, p)
+    return estimator
+
+
+def _set_input_attributes(estimator, n_features):
+    estimator.n_features_in_ = n_features
+    if hasattr(estimator, "feature_names_in_"):
+        del estimator.feature_names_in_
+
+
+def _solve_stats(stats, alpha):
+    """Solve from statistics; return ``(W, method, rcond)``."""
+    from .solvers._closed_form import _GramSolve, solve_from_stats
+
+    if stats.n_features == 0:
+        return np.zeros_like(stats.xy), "empty", np.inf
+    rcond = _GramSolve(stats.xx, alpha).rcond
+    W, method = solve_from_stats(stats, alpha)
+    return W, method, rcond
+
+
+def _partial_fit_block(model, Xb, yb, swb):
+    model.partial_fit(Xb, yb, sample_weight=swb)
+    return model
+
+
+def _fit_partial(estimator, X, y, sw, solver):
+    """Stochastic solvers: ``partial_fit`` over the row chunks in a shuffled order."""
+    import copy
+
+    import dask
+    from sklearn.base import clone
+
+    if not callable(getattr(estimator, "partial_fit", None)):
+        raise ValueError(
+            f"solver {type(solver).__name__} on dask arrays needs {type(estimator).__name__}"
+            ".partial_fit, which this version does not have; use solver='closed_form' or 'gd'."
+        )
+    warm = estimator.warm_start and hasattr(estimator, "coef_")
+    model = copy.deepcopy(estimator) if warm else clone(estimator)
+    n_epochs = estimator.max_iter if estimator.max_iter is not None else DASK_DEFAULT_EPOCHS
+    from sklearn.utils import check_random_state
+
+    seed = check_random_state(estimator.random_state).randint(np.iinfo(np.int32).max)
+    rng = np.random.default_rng(seed)
+    Xd = X.to_delayed().ravel()
+    yd = y.to_delayed().ravel()
+    swd = sw.to_delayed().ravel() if sw is not None else [None] * len(Xd)
+    for _ in range(n_epochs):
+        m = dask.delayed(model)
+        for i in rng.permutation(len(Xd)):
+            m = dask.delayed(_partial_fit_block)(m, Xd[i], yd[i], swd[i])
+        model = m.compute()
+    # The model is a clone of the estimator (same parameters) carried through the
+    # updates: its whole state, fitted attributes and stream state, is the result.
+    vars(estimator).update(vars(model))
+
+
+def _check_predict_X(estimator, X):
+    X = _check_X(X)
+    if X.shape[1] != estimator.n_features_in_:
+        raise ValueError(
+            f"X has {X.shape[1]} features, but {type(estimator).__name__} is expecting "
+            f"{estimator.n_features_in_} features as input."
+        )
+    return X
+
+
+def _predict_block(Xb, coef_T, intercept):
+    if not np.all(np.isfinite(Xb)):
+        raise ValueError("Input X contains NaN or infinity.")
+    return Xb @ coef_T + intercept
 
 
 def predict(estimator, X):
-    """Lazy, blockwise predictions of a fitted estimator on a dask array."""
-    raise NotImplementedError("Dask support is being built (issue 6).")
+    """Lazy, blockwise predictions of a fitted estimator on a dask array.
+
+    Returns a dask array with X's row chunks, of shape (n_samples,) or
+    (n_samples, n_targets) like ``estimator.coef_``; nothing is computed.
+    """
+    import dask.array as da
+
+    X = _check_predict_X(estimator, X)
+    coef = np.asarray(estimator.coef_)
+    dtype = np.result_type(X.dtype, coef.dtype)
+    coef_T = da.from_array(coef.T.astype(dtype), chunks=coef.T.shape)
+    intercept = np.asarray(estimator.intercept_, dtype=dtype)
+    if coef.ndim == 1:
+        return da.blockwise(
+            _predict_block, "i", X, "ij", coef_T, "j", intercept, None,
+            dtype=dtype, concatenate=True,
+        )
+    return da.blockwise(
+        _predict_block, "ik", X, "ij", coef_T, "jk", intercept, None,
+        dtype=dtype, concatenate=True,
+    )
+
+
+class _ScoreParts:
+    """Mergeable parts of R^2: total weight, weighted mean and sum of squares of
+    y (pairwise updates), and the weighted residual sum of squares."""
+
+    def __init__(self, S, mean, m2, sse):
+        self.S, self.mean, self.m2, self.sse = S, mean, m2, sse
+
+    def merge(self, o):
+        S = self.S + o.S
+        if self.S == 0 or o.S == 0:
+            return o if self.S == 0 else self
+        d = o.mean - self.mean
+        return _ScoreParts(
+            S,
+            self.mean + d * (o.S / S),
+            self.m2 + o.m2 + d * d * (self.S * o.S / S),
+            self.sse + o.sse,
+        )
+
+
+def _score_kernel(Xb, Yb, swb, start, coef_T, intercept):
+    Yb = Yb.reshape(-1, 1) if Yb.ndim == 1 else Yb
+    pred = _predict_block(Xb, coef_T, intercept).reshape(Yb.shape)
+    w = np.ones(Yb.shape[0]) if swb is None else swb.astype(np.float64)
+    S = float(w.sum())
+    mean = (w @ Yb) / S if S > 0 else np.zeros(Yb.shape[1])
+    m2 = w @ (Yb - mean) ** 2
+    sse = w @ (Yb - pred) ** 2
+    return _box(_ScoreParts(S, mean, m2, sse))
 
 
 def score(estimator, X, y, sample_weight=None):
-    """R^2 of a fitted estimator on dask arrays."""
-    raise NotImplementedError("Dask support is being built (issue 6).")
+    """R^2 of a fitted estimator on dask arrays, in one blockwise pass.
+
+    Equal to :func:`sklearn.metrics.r2_score` (uniform average over targets);
+    returns a float, so it computes.
+    """
+    X = _check_predict_X(estimator, X)
+    _, Y, sw = _check_inputs(X, y, sample_weight)
+    coef = np.asarray(estimator.coef_)
+    coef_T = coef.T.reshape(X.shape[1], -1)
+    intercept = np.asarray(estimator.intercept_).reshape(-1)
+    blocks = _blockwise_objects(_score_kernel, X, Y, sw, coef_T, intercept)
+    parts = _tree_reduce(blocks, _merge_stats, 8, "l2gd-score").compute()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = 1.0 - parts.sse / parts.m2
+    # scikit-learn's force_finite: constant y gives 1 for a perfect fit, else 0.
+    r2 = np.where(parts.m2 == 0, np.where(parts.sse == 0, 1.0, 0.0), r2)
+    return float(np.mean(r2))
+
+
+# ---------------------------------------------------------------------------
+# Cross-validation support (for GDRidgeCV)
+# ---------------------------------------------------------------------------
+def _contiguous_folds(n_samples, n_folds):
+    """Fold boundaries of ``KFold(n_folds)`` (no shuffle): fold sizes differ by one."""
+    sizes = np.full(n_folds, n_samples // n_folds, dtype=np.int64)
+    sizes[: n_samples % n_folds] += 1
+    return np.concatenate([[0], np.cumsum(sizes)])
+
+
+class _ContiguousFolds:
+    """Rows of each fold inside a chunk starting at ``start`` (slices, no copies)."""
+
+    def __init__(self, bounds):
+        self.bounds = bounds
+
+    def __call__(self, start, n_rows):
+        lo = np.clip(self.bounds[:-1] - start, 0, n_rows)
+        hi = np.clip(self.bounds[1:] - start, 0, n_rows)
+        return [slice(int(a), int(b)) for a, b in zip(lo, hi)]
+
+
+def _fold_id_kernel(Xb, Yb, swb, start, ids, fit_intercept, n_folds):
+    ids = np.asarray(ids).ravel()
+    if ids.size and (ids.min() < 0 or ids.max() >= n_folds):
+        raise ValueError(f"fold ids must be in [0, {n_folds}); got {ids.min()}..{ids.max()}.")
+
+    def folds(start_, n_rows):
+        return [ids == f for f in range(n_folds)]
+
+    return _stats_kernel(Xb, Yb, swb, start, fit_intercept, folds=folds)
+
+
+def fold_stats(X, y, sample_weight=None, *, cv=5, fit_intercept=True):
+    """Per-fold :class:`~l2gd.RidgeStats` of dask arrays, in one pass.
+
+    The statistics of fold ``f``'s training set are the merge of the other
+    folds' (exact), and its held-out error follows from fold ``f``'s own
+    statistics (:func:`fold_errors`), so every fold and every alpha of a
+    K-fold cross-validation follows from this one pass.
+
+    Parameters
+    ----------
+    X : dask array of shape (n_samples, n_features)
+    y : dask or numpy array of shape (n_samples,) or (n_samples, n_targets)
+    sample_weight : dask or numpy array of shape (n_samples,), default=None
+    cv : int, array-like of int or cross-validation splitter, default=5
+        ``int K``: the folds of ``sklearn.model_selection.KFold(K)`` (contiguous
+        row ranges, no shuffle; scikit-learn's default for regressors).
+        An array (numpy or dask) of shape (n_samples,): the fold id of each row,
+        in ``[0, K)`` (e.g. ``da.random.default_rng(0).integers(0, K, n)`` for
+        shuffled folds, or group labels). A splitter (``KFold(shuffle=True)``,
+        ``GroupKFold`` without groups...) whose test sets partition the rows:
+        its test indices are drawn on the client (``O(n_samples)`` integers).
+        ``cv=None`` (leave-one-out) is not available on dask arrays.
+    fit_intercept : bool, default=True
+
+    Returns
+    -------
+    folds : list of RidgeStats
+        One per fold, in fold order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import dask.array as da
+    >>> from l2gd._dask import fold_stats
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.standard_normal((100, 3)), rng.standard_normal(100)
+    >>> folds = fold_stats(da.from_array(X, chunks=30), da.from_array(y, chunks=30), cv=4)
+    >>> [f.n_samples for f in folds]
+    [25, 25, 25, 25]
+    """
+    import dask.array as da
+
+    if cv is None:
+        raise ValueError(loo_message())
+    X, Y, sw = _check_inputs(X, y, sample_weight)
+    n = X.shape[0]
+    k = 1 if Y.ndim == 1 else Y.shape[1]
+    split = _split_every(X.shape[1], k, X.dtype.itemsize)
+    if isinstance(cv, numbers.Integral) and not isinstance(cv, bool):
+        if not 2 <= cv <= n:
+            raise ValueError(f"cv must be at least 2 and at most n_samples={n}, got {cv}.")
+        folds = _ContiguousFolds(_contiguous_folds(n, int(cv)))
+        blocks = _blockwise_objects(_stats_kernel, X, Y, sw, fit_intercept, folds=folds)
+    else:
+        if hasattr(cv, "split"):
+            ids = np.full(n, -1, dtype=np.int64)
+            for f, (_, test) in enumerate(cv.split(np.zeros((n, 1)))):
+                if np.any(ids[test] >= 0):
+                    raise ValueError("cv's test sets overlap; they must partition the rows.")
+                ids[test] = f
+            if np.any(ids < 0):
+                raise ValueError("cv's test sets do not cover every row; use a K-fold splitter.")
+            n_folds = f + 1
+        else:
+            ids = cv
+            n_folds = None
+        ids = _aligned(ids, X, "cv", (1,))
+        if ids.dtype.kind == "f":
+            ids = ids.astype(np.int64)
+        if n_folds is None:
+            n_folds = int(ids.max().compute()) + 1
+        if n_folds < 2:
+            raise ValueError(f"cv must define at least 2 folds, got {n_folds}.")
+        ids = ids.astype(np.int64)
+        args = [X, "ij", Y, "ik" if Y.ndim == 2 else "i"]
+        args += [sw, "i"] if sw is not None else [None, None]
+        args += [_row_starts(X), "i", ids, "i", fit_intercept, None, n_folds, None]
+        blocks = da.blockwise(
+            _fold_id_kernel, "i", *args, dtype=object, concatenate=True,
+            align_arrays=False, adjust_chunks={"i": 1}, meta=np.empty(0, dtype=object),
+        )
+    out = _tree_reduce(blocks, _merge_stats, split, "l2gd-folds").compute()
+    for f, s in enumerate(out):
+        if s.n_samples == 0:
+            raise ValueError(f"Fold {f} is empty; use fewer folds.")
+    _check_total_weight(sum(s.sw_sum for s in out))
+    return out
+
+
+def fold_errors(folds, alphas):
+    """Held-out weighted squared errors of a K-fold cross-validation, from statistics.
+
+    For each alpha and fold ``f``: fit on the merge of the other folds'
+    statistics, and evaluate ``sum_{i in f} s_i (y_i - x_i w - b)^2`` from fold
+    ``f``'s own statistics (``yy - 2 w.xy + w.xx.w + S (y_mean - x_mean.w - b)^2``).
+
+    Parameters
+    ----------
+    folds : list of RidgeStats
+        From :func:`fold_stats`.
+    alphas : array-like of shape (n_alphas,)
+
+    Returns
+    -------
+    errors : ndarray of shape (n_alphas, n_folds, n_targets)
+        Divide by ``folds[f].sw_sum`` for a (weighted) mean squared error.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import dask.array as da
+    >>> from l2gd._dask import fold_stats, fold_errors
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.standard_normal((100, 3)), rng.standard_normal(100)
+    >>> folds = fold_stats(da.from_array(X, chunks=30), da.from_array(y, chunks=30), cv=5)
+    >>> fold_errors(folds, [0.1, 1.0, 10.0]).shape
+    (3, 5, 1)
+    """
+    from .solvers._closed_form import solve_from_stats
+
+    alphas = np.asarray(alphas, dtype=np.float64).reshape(-1)
+    K, k = len(folds), folds[0].n_targets
+    out = np.empty((alphas.size, K, k))
+    for f, test in enumerate(folds):
+        others = [s for g, s in enumerate(folds) if g != f]
+        train = _merge_stats(*others)
+        for i, a in enumerate(alphas):
+            W, _ = solve_from_stats(train, np.full(k, a, dtype=train.dtype))
+            b = train.intercept(W) if train.fit_intercept else np.zeros(k)
+            gap = test.y_mean - test.x_mean @ W - b
+            out[i, f] = test.objective(W, 0.0) + test.sw_sum * gap**2
+    return out
+
+
+def loo_message():
+    """The error raised for leave-one-out cross-validation on dask arrays."""
+    return (
+        "Leave-one-out cross-validation (cv=None) is not available on dask arrays: it "
+        "needs per-row quantities of the whole data set. Use K-fold, e.g. cv=5, which "
+        "takes one pass over the data for all folds and alphas."
+    )
