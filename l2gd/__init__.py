@@ -1,9 +1,21 @@
 """l2gd: scikit-learn's Ridge objective, solved exactly, by gradient descent or by SGD."""
 
+from . import schedules
+from ._cv import AlphaBoundaryWarning, GDRidgeCV, alpha_grid, ridge_path
 from ._objective import RidgeProblem
 from ._ridge import GDRidgeRegressor
 from ._stats import RidgeStats
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["GDRidgeRegressor", "RidgeProblem", "RidgeStats", "__version__"]
+__all__ = [
+    "AlphaBoundaryWarning",
+    "GDRidgeCV",
+    "GDRidgeRegressor",
+    "RidgeProblem",
+    "RidgeStats",
+    "__version__",
+    "alpha_grid",
+    "ridge_path",
+    "schedules",
+]

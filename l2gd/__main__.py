@@ -1,4 +1,5 @@
-"""``python -m l2gd``: fit every solver and scikit-learn's Ridge, print a comparison.
+"""``python -m l2gd``: fit every solver and scikit-learn's Ridge, print a comparison,
+then choose alpha by cross-validation with GDRidgeCV, RidgeCV and GridSearchCV.
 
 By default on scikit-learn's bundled diabetes data (no download); ``--csv FILE
 --target COLUMN`` runs on your own numeric CSV file.
@@ -9,11 +10,13 @@ import sys
 import time
 
 import numpy as np
-from sklearn.linear_model import Ridge
-from sklearn.model_selection import train_test_split
+from sklearn.linear_model import Ridge, RidgeCV
+from sklearn.model_selection import GridSearchCV, KFold, train_test_split
+from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from . import GDRidgeRegressor
+from ._cv import GDRidgeCV
 from .solvers import SOLVERS
 
 
@@ -68,6 +71,45 @@ def format_table(rows):
     return "\n".join(lines)
 
 
+def compare_cv(X, y, n_folds=5, n_alphas=100):
+    """Choose alpha in ``Pipeline(StandardScaler(), ...)`` with GDRidgeCV and scikit-learn.
+
+    GDRidgeCV's grid (``n_alphas`` alphas derived from the scaled data, 100
+    by default) is given to RidgeCV and GridSearchCV too. Returns rows ``(method, cv,
+    alpha_, best_score_, fit_seconds)``.
+    """
+    folds = KFold(n_folds, shuffle=True, random_state=0)
+
+    def timed(estimator):
+        pipe = make_pipeline(StandardScaler(), estimator)
+        t0 = time.perf_counter()
+        pipe.fit(X, y)
+        return pipe[-1], time.perf_counter() - t0
+
+    loo, loo_s = timed(GDRidgeCV(alphas=n_alphas))
+    alphas = loo.alphas_
+    ref_loo, ref_loo_s = timed(RidgeCV(alphas=alphas))
+    kfold, kfold_s = timed(GDRidgeCV(alphas=alphas, cv=folds))
+    grid, grid_s = timed(GridSearchCV(Ridge(), {"alpha": alphas}, cv=folds))
+    ref_kfold, ref_kfold_s = timed(RidgeCV(alphas=alphas, cv=folds))
+    return [
+        ("l2gd GDRidgeCV()", "leave-one-out", loo.alpha_, loo.best_score_, loo_s),
+        ("sklearn RidgeCV", "leave-one-out", ref_loo.alpha_, ref_loo.best_score_, ref_loo_s),
+        ("l2gd GDRidgeCV", f"{n_folds}-fold", kfold.alpha_, kfold.best_score_, kfold_s),
+        ("sklearn GridSearchCV(Ridge)", f"{n_folds}-fold", grid.best_params_["alpha"],
+         grid.best_score_, grid_s),
+        ("sklearn RidgeCV", f"{n_folds}-fold", ref_kfold.alpha_, ref_kfold.best_score_,
+         ref_kfold_s),
+    ]
+
+
+def format_cv_table(rows):
+    lines = [f"{'method':<30}{'cv':<15}{'alpha_':>12}{'best_score_':>14}{'fit time':>12}"]
+    for name, cv, alpha, score, sec in rows:
+        lines.append(f"{name:<30}{cv:<15}{alpha:>12.5g}{score:>14.5g}{sec * 1e3:>10.1f}ms")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m l2gd", description=__doc__)
     parser.add_argument("--csv", help="numeric CSV file with a header row")
@@ -87,6 +129,10 @@ def main(argv=None):
     print(f"l2gd vs scikit-learn Ridge on {source}: {X.shape[0]} samples, "
           f"{X.shape[1]} features, alpha={args.alpha}\n")
     print(format_table(compare(X, y, alpha=args.alpha)))
+    print("\nChoosing alpha by cross-validation in Pipeline(StandardScaler(), ...) over "
+          "GDRidgeCV's default grid of 100 alphas (best_score_: minus the mean squared "
+          "leave-one-out error, or the mean R^2 over folds):\n")
+    print(format_cv_table(compare_cv(X, y)))
     return 0
 
 

@@ -1,0 +1,1093 @@
+"""Cross-validated choice of alpha (:class:`GDRidgeCV`) and the regularization path.
+
+Everything here reuses :class:`~l2gd.RidgeProblem` (the objective, stated once),
+:class:`~l2gd.RidgeStats` (mergeable sufficient statistics) and the solvers of
+:mod:`l2gd.solvers`. Two ways of computing a whole path of solutions share one
+interface (:func:`_solve_path`):
+
+* exact (the :class:`~l2gd.solvers.ClosedForm` solver): one eigendecomposition
+  of the weighted, centered Gram matrix ``X_c^T S X_c = V diag(L) V^T`` (or of
+  the kernel ``S^{1/2} X_c X_c^T S^{1/2}`` when there are more features than
+  rows) gives every solution at once,
+  ``w(alpha) = V diag(1 / (L + alpha)) V^T X_c^T S y_c`` (:class:`_Spectrum`);
+* iterative (any other solver): a warm-started path from the largest to the
+  smallest alpha, each solve starting from the previous coefficients.
+
+Leave-one-out uses the same decomposition: with ``U = S^{1/2} X_c V L^{-1/2}``,
+the leave-one-out residual of row ``i`` is ``r_i / (1 - h_i - s_i / S)`` with
+``r`` the residual of the fit on all rows and ``h_i`` the diagonal of the hat
+matrix ``U diag(L / (L + alpha)) U^T``, the ``s_i / S`` term accounting for the
+unpenalized intercept. Both are updated for every alpha by products with the
+precomputed ``n_samples x rank`` matrix ``X_c V``.
+"""
+
+import copy
+import inspect
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.linalg as la
+from sklearn import get_config
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.metrics import check_scoring, get_scorer, get_scorer_names
+from sklearn.model_selection import check_cv
+from sklearn.utils import check_array, check_random_state
+from sklearn.utils.extmath import safe_sparse_dot
+from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, process_routing
+from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.validation import check_is_fitted
+
+from ._compat import HasMethods, Interval, StrOptions, _fit_context, validate_data
+from ._objective import RidgeProblem
+from ._ridge import GDRidgeRegressor
+from ._stats import RidgeStats
+from ._validation import ACCEPT_SPARSE, FLOAT_DTYPES, as_2d_targets, check_sample_weight
+from .solvers import SOLVERS, ClosedForm
+from .solvers._closed_form import _kernel
+
+#: Relative ends of the grid that ``alphas=<int>`` builds (see :func:`alpha_grid`).
+GRID_LOW, GRID_HIGH = 1e-6, 1e3
+
+# Arrays of predictions for a chunk of alphas are kept below about this many
+# elements (or the size of the data they are computed from, if larger).
+_CHUNK_ELEMENTS = 2**22
+
+
+class AlphaBoundaryWarning(UserWarning):
+    """The alpha chosen by cross-validation is at an end of the grid.
+
+    The best alpha may lie outside the grid: extend ``alphas`` beyond that end.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np
+    >>> from l2gd import GDRidgeCV, AlphaBoundaryWarning
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((60, 3))
+    >>> y = X @ [1.0, 2.0, 3.0]  # no noise: the smallest alpha wins
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     _ = GDRidgeCV(alphas=[1.0, 10.0, 100.0]).fit(X, y)
+    >>> [w.category.__name__ for w in caught]
+    ['AlphaBoundaryWarning']
+    """
+
+
+# ---------------------------------------------------------------------------
+# Grids and input checks
+# ---------------------------------------------------------------------------
+def alpha_grid(X, sample_weight=None, *, n_alphas=100, fit_intercept=True):
+    """The log-spaced grid of alphas that ``alphas=<int>`` uses.
+
+    ``n_alphas`` values from ``1e-6 * m`` to ``1e3 * t``, where ``t`` is the
+    trace of the weighted, centered Gram matrix ``X_c^T S X_c`` (the weighted
+    sum of squares of the centered features) and ``m = t / n_features`` its
+    mean diagonal entry. Since the Gram matrix's eigenvalues lie in
+    ``[0, t]``, the largest alpha shrinks every coefficient by a factor of at
+    least 1000, and the smallest is a millionth of a typical eigenvalue: the
+    grid scales with X, ``n_samples`` and the weights as
+    :class:`~sklearn.linear_model.Ridge`'s ``alpha`` does.
+
+    Parameters
+    ----------
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        Training data.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Non-negative weights.
+    n_alphas : int, default=100
+        Number of alphas.
+    fit_intercept : bool, default=True
+        Whether the features are centered.
+
+    Returns
+    -------
+    alphas : ndarray of shape (n_alphas,)
+        Increasing grid.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from l2gd import alpha_grid
+    >>> X = np.random.default_rng(0).standard_normal((100, 4))
+    >>> grid = alpha_grid(X, n_alphas=10)
+    >>> grid.shape, bool(grid[0] < grid[-1])
+    ((10,), True)
+    """
+    X = check_array(X, accept_sparse=ACCEPT_SPARSE, dtype=FLOAT_DTYPES)
+    sw = check_sample_weight(sample_weight, X)
+    return _alpha_grid(_problem(X, np.zeros((X.shape[0], 1)), sw, fit_intercept), n_alphas)
+
+
+def _alpha_grid(problem, n_alphas):
+    trace = float(np.sum(problem._gram_diagonal()))
+    if not np.isfinite(trace) or trace <= 0:
+        trace = float(max(problem.n_features, 1))
+    mean = trace / max(problem.n_features, 1)
+    return np.geomspace(GRID_LOW * mean, GRID_HIGH * trace, int(n_alphas))
+
+
+def _check_alphas(alphas, *, positive):
+    """A validated 1-D float64 array of alphas (user order kept)."""
+    if isinstance(alphas, str):
+        raise TypeError(f"alphas must be an int or an array of floats, got {alphas!r}.")
+    try:
+        arr = np.asarray(alphas, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"alphas must be an int or an array of floats, got {alphas!r}.") from exc
+    arr = arr.reshape(-1) if arr.ndim == 0 else arr
+    if arr.ndim != 1:
+        raise ValueError(f"alphas must be 1-D, got an array of shape {arr.shape}.")
+    if arr.size == 0:
+        raise ValueError("alphas must not be empty.")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("alphas must be finite.")
+    if positive and np.any(arr <= 0):
+        raise ValueError(
+            "alphas must be > 0 with cv=None (leave-one-out): alpha=0 can make a "
+            f"leave-one-out residual 0/0. Got {alphas!r}. Use positive alphas or set cv."
+        )
+    if np.any(arr < 0):
+        raise ValueError(f"alphas must be >= 0, got {alphas!r}.")
+    return arr
+
+
+def _problem(X, Y, sample_weight, fit_intercept, alpha=0.0):
+    return _PathProblem(
+        X,
+        Y,
+        np.full(Y.shape[1], alpha, dtype=X.dtype),
+        sample_weight=sample_weight,
+        fit_intercept=fit_intercept,
+    )
+
+
+def _rows(A, idx):
+    return None if A is None else A[idx]
+
+
+def _chunk_size(n_rows, width, per_alpha):
+    budget = max(n_rows * width, _CHUNK_ELEMENTS)
+    return max(1, budget // max(1, n_rows * per_alpha))
+
+
+# ---------------------------------------------------------------------------
+# Paths
+# ---------------------------------------------------------------------------
+class _PathProblem(RidgeProblem):
+    """A :class:`RidgeProblem` whose alpha changes along a path.
+
+    Quantities that do not depend on alpha (the top eigenvalue of the Gram
+    matrix, used for step sizes) are computed once and shared by the copies
+    that :meth:`with_alpha` makes.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._gram_norms = {}
+
+    def gram_norm(self, tol=1e-3):
+        if tol not in self._gram_norms:
+            self._gram_norms[tol] = super().gram_norm(tol)
+        return self._gram_norms[tol]
+
+    def with_alpha(self, alpha):
+        new = copy.copy(self)
+        new.alpha = np.full(self.n_targets, alpha, dtype=self.dtype)
+        return new
+
+
+class _Spectrum:
+    """Ridge solutions for every alpha from one eigendecomposition.
+
+    ``X_c^T S X_c = V diag(L) V^T`` restricted to its numerical range
+    (``L > cutoff``); ``P = V^T X_c^T S y_c``. Then
+    ``w(alpha) = V (P / (L + alpha))`` and ``b = y_mean - x_mean @ w``.
+    ``null`` (kernel route only) holds, for leave-one-out, the squared row
+    norms of the kernel's null-space eigenvectors and the projection of
+    ``S^{1/2} y_c`` on that null space, computed directly for accuracy.
+    """
+
+    def __init__(self, V, L, P, x_mean, y_mean, null=None):
+        self.V, self.L, self.P = V, L, P
+        self.x_mean, self.y_mean = x_mean, y_mean
+        self.null = null
+
+    @classmethod
+    def from_stats(cls, stats):
+        L, V = la.eigh(stats.xx, check_finite=False)
+        keep = L > _cutoff(L)
+        V, L = V[:, keep], L[keep]
+        return cls(V, L, V.T @ stats.xy, stats.x_mean, stats.y_mean)
+
+    @classmethod
+    def from_problem(cls, problem):
+        if problem.n_features <= problem.n_samples:
+            stats = RidgeStats._from_checked(
+                problem.X,
+                problem.Y,
+                problem.sample_weight,
+                problem.fit_intercept,
+                x_mean=problem.X_offset,
+                y_mean=problem.y_offset,
+            )
+            return cls.from_stats(stats)
+        # Wide: eigendecomposition of the kernel S^1/2 X_c X_c^T S^1/2 = U L U^T,
+        # so that X_c^T S X_c = V L V^T with V = X_c^T S^1/2 U L^-1/2.
+        L, U = la.eigh(_kernel(problem), check_finite=False)
+        keep = L > _cutoff(L)
+        root = _root_weights(problem)
+        Ys = problem.Yc * root[:, None]
+        Uk, Lk, Ud = U[:, keep], L[keep], U[:, ~keep]
+        sl = np.sqrt(Lk)
+        V = problem.rmatvec(Uk * root[:, None]) / sl
+        P = sl[:, None] * (Uk.T @ Ys)
+        null = (np.einsum("ij,ij->i", Ud, Ud), Ud @ (Ud.T @ Ys))
+        return cls(V, Lk, P, problem.X_offset, problem.y_offset, null=null)
+
+    def coefs(self, alphas):
+        """Coefficients of shape (n_alphas, n_features, n_targets)."""
+        r, k = self.P.shape
+        scaled = self.P[:, None, :] / (self.L[:, None, None] + alphas[None, :, None])
+        W = self.V @ scaled.reshape(r, -1)
+        return np.ascontiguousarray(W.reshape(-1, len(alphas), k).transpose(1, 0, 2))
+
+    def intercepts(self, W):
+        return self.y_mean - np.einsum("j,ajk->ak", self.x_mean, W)
+
+
+def _cutoff(L):
+    return max(float(L.max(initial=0.0)) * max(len(L), 1) * np.finfo(np.float64).eps, 0.0)
+
+
+def _root_weights(problem):
+    if problem.sample_weight is None:
+        return np.ones(problem.n_samples, dtype=problem.dtype)
+    return np.sqrt(problem.sample_weight)
+
+
+def _is_exact(solver):
+    """Whether the path can come from one decomposition (the closed-form solver)."""
+    return isinstance(solver, ClosedForm)
+
+
+def _solve_path(problem, alphas, solver, *, tol=None, max_iter=None, random_state=None):
+    """Solutions for every alpha, in the order given.
+
+    Returns ``W`` of shape (n_alphas, n_features, n_targets), intercepts of
+    shape (n_alphas, n_targets) and iterations per alpha.
+    """
+    if _is_exact(solver):
+        spectrum = _Spectrum.from_problem(problem)
+        W = spectrum.coefs(alphas)
+        b = spectrum.intercepts(W) if problem.fit_intercept else np.zeros(W.shape[::2])
+        return W, b, np.ones(len(alphas), dtype=int)
+    n_alphas = len(alphas)
+    W = np.empty((n_alphas, problem.n_features, problem.n_targets), dtype=problem.dtype)
+    b = np.empty((n_alphas, problem.n_targets), dtype=problem.dtype)
+    n_iter = np.empty(n_alphas, dtype=int)
+    init = None
+    # Large to small alpha: each solution starts the next, better conditioned to worse.
+    for i in np.argsort(-alphas, kind="stable"):
+        result = solver.solve(
+            problem.with_alpha(alphas[i]),
+            init=init,
+            tol=tol,
+            max_iter=max_iter,
+            random_state=random_state,
+        )
+        init = result.coef
+        W[i], b[i], n_iter[i] = result.coef, result.intercept, result.n_iter
+    if not problem.fit_intercept:
+        b[:] = 0.0
+    return W, b, n_iter
+
+
+def _resolve_solver(solver, X):
+    """A fresh solver object and its name, checked against X, as the estimator does."""
+    est = GDRidgeRegressor(solver=solver)
+    obj, name = est._solver_instance(X)
+    est._check_capabilities(obj, name, X)
+    return obj, name
+
+
+def ridge_path(
+    X,
+    y,
+    *,
+    alphas=100,
+    sample_weight=None,
+    fit_intercept=True,
+    solver="auto",
+    tol=None,
+    max_iter=None,
+    random_state=None,
+):
+    """Compute ridge coefficients along a grid of alphas.
+
+    The objective is :class:`sklearn.linear_model.Ridge`'s for each alpha.
+    With the closed-form solver one eigendecomposition serves every alpha;
+    with an iterative solver the path runs from the largest to the smallest
+    alpha, each solve warm-started from the previous solution.
+
+    Parameters
+    ----------
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        Training data.
+    y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        Targets.
+    alphas : int or array-like of shape (n_alphas,), default=100
+        Penalties (``>= 0``), or the number of them on the grid of
+        :func:`alpha_grid`.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Non-negative weights.
+    fit_intercept : bool, default=True
+        Whether to fit an unpenalized intercept.
+    solver : {"auto", "closed_form", "gd"} or Solver, default="auto"
+        As in :class:`~l2gd.GDRidgeRegressor`.
+    tol : float, default=None
+        Tolerance of iterative solvers (their default when None).
+    max_iter : int, default=None
+        Iterations per alpha of iterative solvers (their default when None).
+    random_state : int, RandomState instance or None, default=None
+        Seed of stochastic solvers.
+
+    Returns
+    -------
+    alphas : ndarray of shape (n_alphas,)
+        The alphas, in decreasing order (as :func:`sklearn.linear_model.lasso_path`).
+    coefs : ndarray of shape (n_features, n_alphas) or (n_targets, n_features, n_alphas)
+        Coefficients along the path.
+    intercepts : ndarray of shape (n_alphas,) or (n_targets, n_alphas)
+        Intercepts along the path (zeros when ``fit_intercept=False``).
+
+    See Also
+    --------
+    GDRidgeCV : Choose alpha by cross-validation along such a path.
+    sklearn.linear_model.lasso_path : The same interface for the lasso.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import Ridge
+    >>> from l2gd import ridge_path
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.standard_normal((50, 3)), rng.standard_normal(50)
+    >>> alphas, coefs, intercepts = ridge_path(X, y, alphas=[0.1, 1.0, 10.0])
+    >>> alphas, coefs.shape
+    (array([10. ,  1. ,  0.1]), (3, 3))
+    >>> bool(np.allclose(coefs[:, 1], Ridge(alpha=1.0).fit(X, y).coef_))
+    True
+    """
+    from ._validation import check_batch
+
+    X, Y, sw = check_batch(X, y, sample_weight)
+    if X.shape[0] == 0:
+        raise ValueError("X has 0 samples; at least one is required.")
+    problem = _problem(X, Y, sw, fit_intercept)
+    if isinstance(alphas, Integral) and not isinstance(alphas, bool):
+        if alphas < 1:
+            raise ValueError(f"alphas must be a positive int or an array, got {alphas}.")
+        grid = _alpha_grid(problem, alphas)
+    else:
+        grid = _check_alphas(alphas, positive=False)
+    grid = np.sort(grid)[::-1].astype(X.dtype)
+    solver_obj, _ = _resolve_solver(solver, X)
+    seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+    W, b, _ = _solve_path(
+        problem, grid, solver_obj, tol=tol, max_iter=max_iter, random_state=seed
+    )
+    coefs = W.transpose(2, 1, 0)  # (n_targets, n_features, n_alphas)
+    intercepts = b.T
+    if np.ndim(y) == 1:
+        coefs, intercepts = coefs[0], intercepts[0]
+    return grid, np.ascontiguousarray(coefs), np.ascontiguousarray(intercepts)
+
+
+# ---------------------------------------------------------------------------
+# Scoring
+# ---------------------------------------------------------------------------
+class _PathPoint(GDRidgeRegressor):
+    """A :class:`GDRidgeRegressor` set from one point of a computed path.
+
+    ``predict`` on the validation block it was made for returns the
+    predictions already computed for the whole path (one matrix product for
+    every alpha); on anything else it predicts as usual. Scorers and
+    callables receive a real fitted estimator and the real validation X.
+    """
+
+    def predict(self, X):
+        if X is self._X_val:
+            return self._y_pred
+        return super().predict(X)
+
+
+def _path_point(alpha, coef, intercept, X_val, y_pred, fit_intercept):
+    est = _PathPoint(alpha=alpha, fit_intercept=fit_intercept)
+    est.coef_ = coef
+    est.intercept_ = intercept
+    est.n_features_in_ = X_val.shape[1]
+    est.n_iter_ = 1
+    est._X_val = X_val
+    est._y_pred = y_pred
+    return est
+
+
+class _Identity(RegressorMixin, BaseEstimator):
+    """Regressor whose prediction is its input (scores precomputed predictions)."""
+
+    def predict(self, X):
+        return X
+
+
+def _accepts_sample_weight(scorer):
+    try:
+        params = inspect.signature(scorer).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    return any(p.name == "sample_weight" or p.kind is p.VAR_KEYWORD for p in params)
+
+
+def _slice_params(params, idx, n_samples):
+    """Rows ``idx`` of the per-sample entries of ``params`` (others as they are)."""
+    out = {}
+    for key, value in params.items():
+        if hasattr(value, "__len__") and not isinstance(value, str) and len(value) == n_samples:
+            value = value.iloc[idx] if hasattr(value, "iloc") else np.asarray(value)[idx]
+        out[key] = value
+    return out
+
+
+def _r2_scores(Y_val, pred, sample_weight, per_target):
+    """R^2 of every column of ``pred`` (n_val, n_alphas, n_targets) at once, as
+    :func:`sklearn.metrics.r2_score` computes it (weighted, ``force_finite``;
+    targets averaged uniformly unless ``per_target``)."""
+    w = np.ones(len(Y_val)) if sample_weight is None else np.asarray(sample_weight, float)
+    y_mean = w @ Y_val / w.sum()
+    den = w @ (Y_val - y_mean) ** 2  # (k,)
+    num = np.einsum("i,iak->ak", w, (Y_val[:, None, :] - pred) ** 2)  # (c, k)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = np.where(den != 0, 1.0 - num / den, np.where(num == 0, 1.0, 0.0))
+    return r2 if per_target else r2.mean(axis=1)
+
+
+def _score_path(W, b, alphas, X_val, Y_val, score_params, scorer, per_target, y_1d, fi):
+    """Validation scores of a path: shape (n_alphas,) or (n_alphas, n_targets).
+
+    ``scorer=None`` is the estimator's default score, R^2, computed for all
+    alphas at once; any other scorer is called with a fitted
+    :class:`GDRidgeRegressor` per alpha (and per target with ``per_target``).
+    """
+    n_alphas, p, k = W.shape
+    n_val = X_val.shape[0]
+    scores = np.empty((n_alphas, k) if per_target else n_alphas)
+    step = _chunk_size(n_val, p, k)
+    for start in range(0, n_alphas, step):
+        stop = min(start + step, n_alphas)
+        Wc = W[start:stop].transpose(1, 0, 2).reshape(p, -1)
+        pred = safe_sparse_dot(X_val, Wc, dense_output=True).reshape(n_val, stop - start, k)
+        pred += b[start:stop]
+        if scorer is None:
+            sw = score_params.get("sample_weight")
+            scores[start:stop] = _r2_scores(Y_val, pred, sw, per_target)
+            continue
+        for c, i in enumerate(range(start, stop)):
+            if per_target:
+                for j in range(k):
+                    est = _path_point(
+                        alphas[i], W[i, :, j], b[i, j], X_val, pred[:, c, j], fi
+                    )
+                    scores[i, j] = scorer(est, X_val, Y_val[:, j], **score_params)
+            else:
+                coef, icpt, yp, yv = W[i].T, b[i], pred[:, c, :], Y_val
+                if y_1d:
+                    coef, icpt, yp, yv = coef[0], icpt[0], yp[:, 0], yv[:, 0]
+                est = _path_point(alphas[i], coef, icpt, X_val, yp, fi)
+                scores[i] = scorer(est, X_val, yv, **score_params)
+    return scores
+
+
+def _fold_scores(fold, alphas, solver, opts, data, scoring):
+    """Fit the path on a fold's training rows (or statistics) and score it."""
+    X, Y, sw, fit_intercept = data
+    train, test, stats, score_params = fold
+    if stats is not None:
+        spectrum = _Spectrum.from_stats(stats)
+        W = spectrum.coefs(alphas)
+        b = spectrum.intercepts(W) if fit_intercept else np.zeros(W.shape[::2])
+    else:
+        problem = _problem(X[train], Y[train], _rows(sw, train), fit_intercept)
+        W, b, _ = _solve_path(problem, alphas, solver, **opts)
+    scorer, per_target, y_1d = scoring
+    return _score_path(
+        W, b, alphas, X[test], Y[test], score_params, scorer, per_target, y_1d, fit_intercept
+    )
+
+
+def _fold_stats(X, Y, sw, rows, fit_intercept):
+    return RidgeStats._from_checked(X[rows], Y[rows], _rows(sw, rows), fit_intercept)
+
+
+def _downdate(total, part):
+    """Statistics of the rows of ``total`` that are not in ``part`` (inverse of merge)."""
+    S = total.sw_sum - part.sw_sum
+    if S <= 0:
+        raise ValueError(
+            "sample_weight sums to zero on the training rows of a split; every training "
+            "set needs positive total weight."
+        )
+    xx, xy, yy = total.xx - part.xx, total.xy - part.xy, total.yy - part.yy
+    x_mean, y_mean = total.x_mean, total.y_mean
+    if total.fit_intercept and part.sw_sum > 0:
+        x_mean = (total.sw_sum * total.x_mean - part.sw_sum * part.x_mean) / S
+        y_mean = (total.sw_sum * total.y_mean - part.sw_sum * part.y_mean) / S
+        dx, dy = part.x_mean - x_mean, part.y_mean - y_mean
+        c = S * part.sw_sum / total.sw_sum
+        xx = xx - c * np.outer(dx, dx)
+        xy = xy - c * np.outer(dx, dy)
+        yy = yy - c * dy**2
+    return RidgeStats(
+        S, x_mean, y_mean, xx, xy, yy, total.n_samples - part.n_samples, total.fit_intercept
+    )
+
+
+def _is_partition(splits, n_samples):
+    """Whether the test sets partition the rows and each train set is the rest."""
+    seen = np.zeros(n_samples, dtype=int)
+    for train, test in splits:
+        if len(train) + len(test) != n_samples:
+            return False
+        seen[test] += 1
+    return bool(np.all(seen == 1))
+
+
+def _loo(problem, alphas, scorer, score_params, y, per_target, store):
+    """Leave-one-out scores for every alpha from one decomposition.
+
+    Returns ``(mean, std, predictions)``: mean and std of the per-sample
+    scores (std is NaN with a scorer, which only scores whole vectors), and
+    the leave-one-out predictions of shape (n_samples, n_targets, n_alphas)
+    when ``store``.
+    """
+    spectrum = _Spectrum.from_problem(problem)
+    n, k = problem.n_samples, problem.n_targets
+    s = np.ones(n) if problem.sample_weight is None else problem.sample_weight
+    L, P = spectrum.L, spectrum.P
+    Z = problem.matvec(spectrum.V)  # X_c V, (n, rank)
+    U2 = s[:, None] * Z**2 / L  # squared rows of U = S^1/2 X_c V L^-1/2
+    r0 = problem.Yc - Z @ (P / L[:, None])  # least-squares residual
+    if spectrum.null is None:
+        q = 1.0 - U2.sum(axis=1)
+    else:  # kernel route: the null space is known; no cancellation
+        q, r0s = spectrum.null
+        pos = s > 0
+        r0[pos] = r0s[pos] / np.sqrt(s[pos])[:, None]
+    if problem.fit_intercept:
+        q = q - s / problem.sw_sum
+    q = np.clip(q, 0.0, None)
+    n_alphas = len(alphas)
+    shape = (n_alphas, k) if per_target else (n_alphas,)
+    mean, std = np.empty(shape), np.full(shape, np.nan)
+    preds = np.empty((n, k, n_alphas)) if store else None
+    step = _chunk_size(n, Z.shape[1], k)
+    for start in range(0, n_alphas, step):
+        a = alphas[start:start + step]
+        g = a / (L[:, None] * (L[:, None] + a))  # (rank, c)
+        R = r0[:, None, :] + (Z @ (g[:, :, None] * P[:, None, :]).reshape(len(L), -1)).reshape(
+            n, len(a), k
+        )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            den = q[:, None] + U2 @ (g * L[:, None])
+            E = R / den[:, :, None]  # leave-one-out residuals
+        if store:
+            preds[:, :, start:start + len(a)] = (problem.Y[:, None, :] - E).transpose(0, 2, 1)
+        if scorer is None:
+            # RidgeCV's default: minus the mean of s_i * e_i^2 (over rows and targets).
+            with np.errstate(invalid="ignore", over="ignore"):
+                per_sample = -(s[:, None, None] * E**2)
+            if not per_target:
+                per_sample = per_sample.mean(axis=2)
+            mean[start:start + len(a)] = per_sample.mean(axis=0)
+            std[start:start + len(a)] = per_sample.std(axis=0)
+            continue
+        for c in range(len(a)):
+            yp = problem.Y - E[:, c, :]
+            if per_target:
+                for j in range(k):
+                    mean[start + c, j] = scorer(_Identity(), yp[:, j], y[:, j], **score_params)
+            else:
+                mean[start + c] = scorer(
+                    _Identity(), yp[:, 0] if y.ndim == 1 else yp, y, **score_params
+                )
+    return mean, std, preds
+
+
+def _select(alphas, mean, std, n_splits, selection):
+    """Index of the chosen alpha: the best mean score, or with ``"1se"`` the
+    largest alpha whose mean is within one standard error of the best."""
+    m = np.where(np.isnan(mean), -np.inf, mean)
+    best = int(np.argmax(m))  # first of ties, in the order of the grid
+    if selection == "min":
+        return best
+    if np.isnan(std[best]):
+        raise ValueError(
+            "selection='1se' needs per-split scores; with cv=None they exist only for "
+            "scoring=None. Use scoring=None or set cv."
+        )
+    se = std[best] / np.sqrt(max(n_splits - 1, 1))
+    within = np.flatnonzero(m >= m[best] - se)
+    return int(within[np.argmax(alphas[within])])
+
+
+# ---------------------------------------------------------------------------
+# The estimator
+# ---------------------------------------------------------------------------
+class GDRidgeCV(RegressorMixin, BaseEstimator):
+    """Ridge regression with alpha chosen by cross-validation, reusing work across alphas.
+
+    The objective is :class:`sklearn.linear_model.Ridge`'s (and
+    :class:`~l2gd.GDRidgeRegressor`'s), ``sum_i s_i (y_i - x_i . w - b)^2 +
+    alpha * ||w||^2``. Each candidate alpha is scored by cross-validation,
+    the chosen one is refit on all rows with :class:`~l2gd.GDRidgeRegressor`.
+
+    * ``cv=None``: exact leave-one-out for the whole grid from one
+      eigendecomposition, as :class:`~sklearn.linear_model.RidgeCV`
+      (same ``alpha_``, ``best_score_``, ``coef_``), with sample weights and
+      ``alpha_per_target``. Memory is a few times the data's, independent
+      of the number of alphas unless ``store_cv_results=True``.
+    * ``cv=<int>`` or a splitter: the folds are split once. With the
+      closed-form solver, the sufficient statistics of each test fold are
+      computed once, each training set's follow by subtraction from their
+      total, and one eigendecomposition per fold gives every alpha. With an
+      iterative solver, each fold runs a path from the largest to the
+      smallest alpha, warm-started. Same results as
+      ``GridSearchCV(Ridge(), {"alpha": alphas}, cv=cv)``.
+
+    Parameters
+    ----------
+    alphas : int or array-like of shape (n_alphas,), default=100
+        Candidate penalties (``>= 0``, ``> 0`` for ``cv=None``), or the number
+        of candidates on a log grid derived from the data: from ``1e-6 * m``
+        to ``1e3 * t`` with ``t`` the trace of the weighted centered Gram
+        matrix and ``m = t / n_features`` (see :func:`~l2gd.alpha_grid`).
+    fit_intercept : bool, default=True
+        Whether to fit an unpenalized intercept.
+    cv : int, cross-validation generator or iterable, default=None
+        ``None``: efficient leave-one-out. An int: that many
+        :class:`~sklearn.model_selection.KFold` folds (no shuffling). Any
+        scikit-learn splitter or iterable of ``(train, test)`` indices.
+    scoring : str, callable or None, default=None
+        Scorer (a name from :func:`sklearn.metrics.get_scorer_names` or a
+        callable ``scorer(estimator, X, y)``). ``None``: minus the mean
+        squared leave-one-out error (weighted by ``sample_weight``, averaged
+        over rows as ``RidgeCV`` does) for ``cv=None``, otherwise the
+        estimator's ``score`` (R^2). With ``cv`` set, scorers receive a
+        fitted :class:`~l2gd.GDRidgeRegressor` for each alpha and the
+        validation rows.
+    solver : {"auto", "closed_form", "gd"} or Solver, default="auto"
+        Solver of the path on each fold and of the final refit, as in
+        :class:`~l2gd.GDRidgeRegressor` (``"auto"`` chooses from the data).
+        Leave-one-out scores always come from the exact decomposition; the
+        solver then only refits.
+    tol : float, default=None
+        Tolerance of iterative solvers (see :class:`~l2gd.GDRidgeRegressor`).
+    max_iter : int, default=None
+        Iterations per alpha of iterative solvers.
+    alpha_per_target : bool, default=False
+        Choose one alpha per target (needs at least two targets). Scores are
+        then computed per target.
+    selection : {"min", "1se"}, default="min"
+        ``"min"``: the alpha with the best mean score (the first of ties, in
+        the order of ``alphas``). ``"1se"``: the largest alpha whose mean
+        score is within one standard error of the best, the standard error
+        being ``std_test_score / sqrt(n_splits - 1)`` of the best alpha (for
+        ``cv=None`` the splits are the rows; needs ``scoring=None`` there).
+    store_cv_results : bool, default=False
+        With ``cv=None``, keep the leave-one-out predictions of every row for
+        every alpha in ``cv_results_["loo_predictions"]``.
+    n_jobs : int, default=None
+        Folds computed in parallel through joblib (``None`` means 1 unless
+        in a :func:`joblib.parallel_config` context).
+    random_state : int, RandomState instance or None, default=None
+        Seed of stochastic solvers.
+
+    Attributes
+    ----------
+    alpha_ : float or ndarray of shape (n_targets,)
+        Chosen alpha (one per target with ``alpha_per_target``).
+    best_score_ : float or ndarray of shape (n_targets,)
+        Mean cross-validated score of ``alpha_``.
+    best_index_ : int or ndarray of shape (n_targets,)
+        Index of ``alpha_`` in ``alphas_``.
+    alphas_ : ndarray of shape (n_alphas,)
+        The grid that was searched.
+    cv_results_ : dict of ndarray
+        ``"alphas"``; ``"mean_test_score"``, ``"std_test_score"`` and
+        ``"rank_test_score"`` of shape (n_alphas,) or (n_alphas, n_targets);
+        with ``cv`` set, ``"split<i>_test_score"`` for each split; with
+        ``store_cv_results``, ``"loo_predictions"`` of shape
+        (n_samples, n_alphas) or (n_samples, n_targets, n_alphas).
+    n_splits_ : int
+        Number of splits (``n_samples`` for leave-one-out).
+    coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
+        Coefficients refit on all rows, with ``Ridge``'s shapes.
+    intercept_ : float or ndarray of shape (n_targets,)
+        Intercept of the refit.
+    solver_ : str
+        Solver of the refit.
+    n_iter_ : int
+        Iterations of the refit.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X has string column names.
+
+    See Also
+    --------
+    sklearn.linear_model.RidgeCV : Reference for ``cv=None``.
+    sklearn.model_selection.GridSearchCV : Reference for ``cv`` set.
+    ridge_path : Coefficients along a grid of alphas.
+    AlphaBoundaryWarning : Raised when ``alpha_`` is at an end of the grid.
+
+    Notes
+    -----
+    With ``cv`` set, ``sample_weight`` weights both the fits and the
+    validation scores (``GridSearchCV`` weights scores only with metadata
+    routing). Under metadata routing (``sklearn.set_config(
+    enable_metadata_routing=True)``), ``fit`` routes its extra parameters to
+    the scorer and the splitter (e.g. ``groups``), and ``sample_weight`` to
+    the scorer if it requests it (the default scorer does); without routing,
+    ``groups`` is passed to the splitter.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import RidgeCV
+    >>> from l2gd import GDRidgeCV
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((100, 5))
+    >>> y = X @ np.arange(5.0) + 5.0 * rng.standard_normal(100)
+    >>> alphas = np.logspace(-2, 3, 30)
+    >>> cv = GDRidgeCV(alphas=alphas).fit(X, y)
+    >>> bool(np.isclose(cv.alpha_, RidgeCV(alphas=alphas).fit(X, y).alpha_))
+    True
+    >>> cv5 = GDRidgeCV(alphas=alphas, cv=5).fit(X, y)
+    >>> sorted(cv5.cv_results_)[:3]
+    ['alphas', 'mean_test_score', 'rank_test_score']
+    """
+
+    _parameter_constraints = {
+        "alphas": [Interval(Integral, 1, None, closed="left"), "array-like"],
+        "fit_intercept": ["boolean"],
+        "cv": ["cv_object"],
+        "scoring": [StrOptions(set(get_scorer_names())), callable, None],
+        "solver": [StrOptions({"auto", *SOLVERS}), HasMethods(["solve"])],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
+        "max_iter": [Interval(Integral, 1, None, closed="left"), None],
+        "alpha_per_target": ["boolean"],
+        "selection": [StrOptions({"min", "1se"})],
+        "store_cv_results": ["boolean"],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        alphas=100,
+        *,
+        fit_intercept=True,
+        cv=None,
+        scoring=None,
+        solver="auto",
+        tol=None,
+        max_iter=None,
+        alpha_per_target=False,
+        selection="min",
+        store_cv_results=False,
+        n_jobs=None,
+        random_state=None,
+    ):
+        self.alphas = alphas
+        self.fit_intercept = fit_intercept
+        self.cv = cv
+        self.scoring = scoring
+        self.solver = solver
+        self.tol = tol
+        self.max_iter = max_iter
+        self.alpha_per_target = alpha_per_target
+        self.selection = selection
+        self.store_cv_results = store_cv_results
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    # -- scoring and routing -------------------------------------------------
+    def _get_scorer(self):
+        if self.scoring is None and get_config()["enable_metadata_routing"]:
+            # As RidgeCV: the default R^2 scorer asks for the weights.
+            return get_scorer("r2").set_score_request(sample_weight=True)
+        return check_scoring(self, scoring=self.scoring)
+
+    def get_metadata_routing(self):
+        """Get metadata routing of this object.
+
+        Returns
+        -------
+        routing : MetadataRouter
+            Routing of ``fit``'s parameters to the scorer (``score``) and the
+            splitter (``split``).
+        """
+        return (
+            MetadataRouter(owner=self)
+            .add_self_request(self)
+            .add(
+                scorer=self._get_scorer(),
+                method_mapping=MethodMapping().add(caller="fit", callee="score"),
+            )
+            .add(
+                splitter=check_cv(self.cv) if self.cv is not None else None,
+                method_mapping=MethodMapping().add(caller="fit", callee="split"),
+            )
+        )
+
+    def _route(self, sample_weight, params):
+        """Return ``(score_params, split_params)`` for ``fit``."""
+        if get_config()["enable_metadata_routing"]:
+            if sample_weight is not None:
+                params = {**params, "sample_weight": sample_weight}
+            routed = process_routing(self, "fit", **params)
+            return dict(routed.scorer.score), dict(routed.splitter.split)
+        unknown = sorted(set(params) - {"groups"})
+        if unknown:
+            raise ValueError(
+                f"GDRidgeCV.fit got unexpected parameters {unknown}; only groups is accepted "
+                "without metadata routing. Enable it with "
+                "sklearn.set_config(enable_metadata_routing=True) to route others."
+            )
+        split = {"groups": params["groups"]} if params.get("groups") is not None else {}
+        return None, split
+
+    # -- fit -----------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None, **params):
+        """Choose alpha by cross-validation, then refit on all rows.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Targets.
+        sample_weight : float or array-like of shape (n_samples,), default=None
+            Non-negative weights, used by the fits and the validation scores.
+        **params : dict
+            ``groups`` for the splitter; with metadata routing enabled, any
+            parameter requested by the scorer or the splitter.
+
+        Returns
+        -------
+        self : GDRidgeCV
+            Fitted estimator.
+        """
+        score_params, split_params = self._route(sample_weight, params)
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=ACCEPT_SPARSE,
+            dtype=FLOAT_DTYPES,
+            multi_output=True,
+            y_numeric=True,
+        )
+        # Cross-validation runs in float64 (as RidgeCV's leave-one-out); the
+        # refit keeps X's dtype.
+        X64 = X.astype(np.float64, copy=False)
+        Y = as_2d_targets(y, np.float64)
+        sw = check_sample_weight(sample_weight, X64)
+        n_samples, n_targets = Y.shape
+        loo = self.cv is None
+        if self.alpha_per_target and n_targets < 2:
+            raise ValueError(
+                "alpha_per_target=True needs y with at least 2 targets (columns); got "
+                f"{'a 1-D y' if y.ndim == 1 else '1 target'}. Set alpha_per_target=False."
+            )
+        if self.store_cv_results and not loo:
+            raise ValueError(
+                "store_cv_results=True needs cv=None (leave-one-out); got cv="
+                f"{self.cv!r}."
+            )
+        if loo and n_samples < 2:
+            raise ValueError(
+                f"cv=None (leave-one-out) needs at least 2 samples; got {n_samples} sample."
+            )
+        problem = _problem(X64, Y, sw, self.fit_intercept)
+        if isinstance(self.alphas, Integral) and not isinstance(self.alphas, bool):
+            alphas = _alpha_grid(problem, self.alphas)
+        else:
+            alphas = _check_alphas(self.alphas, positive=loo)
+        if score_params is None:
+            score_params = {}
+            pass_weights = sw is not None
+        else:
+            pass_weights = False
+        y_orig = Y if y.ndim == 2 else Y[:, 0]  # float64, the user's shape
+
+        results = {"alphas": alphas}
+        if loo:
+            scorer = None if self.scoring is None else self._get_scorer()
+            if pass_weights and scorer is not None and _accepts_sample_weight(scorer):
+                score_params = {**score_params, "sample_weight": sw}
+            mean, std, preds = _loo(
+                problem, alphas, scorer, score_params, y_orig, self.alpha_per_target,
+                self.store_cv_results,
+            )
+            n_splits = n_samples
+            if preds is not None:
+                results["loo_predictions"] = preds[:, 0, :] if y.ndim == 1 else preds
+        else:
+            mean, std, split_scores = self._cv_scores(
+                X64, Y, sw, y.ndim == 1, alphas, score_params, split_params, pass_weights
+            )
+            n_splits = len(split_scores)
+            for i, sc in enumerate(split_scores):
+                results[f"split{i}_test_score"] = sc
+        results["mean_test_score"] = mean
+        results["std_test_score"] = std
+        results["rank_test_score"] = _rank(mean)
+        self.cv_results_ = results
+        self.alphas_ = alphas
+        self.n_splits_ = int(n_splits)
+
+        if self.alpha_per_target:
+            idx = np.array(
+                [_select(alphas, mean[:, j], std[:, j], n_splits, self.selection)
+                 for j in range(n_targets)]
+            )
+            self.alpha_ = alphas[idx]
+            self.best_score_ = mean[idx, np.arange(n_targets)]
+        else:
+            idx = _select(alphas, mean, std, n_splits, self.selection)
+            self.alpha_ = float(alphas[idx])
+            self.best_score_ = float(mean[idx])
+        self.best_index_ = idx
+        _warn_if_at_boundary(alphas, np.atleast_1d(self.alpha_))
+
+        refit = GDRidgeRegressor(
+            alpha=self.alpha_,
+            fit_intercept=self.fit_intercept,
+            solver=self.solver,
+            tol=self.tol,
+            max_iter=self.max_iter,
+            random_state=self.random_state,
+        ).fit(X, y, sample_weight=sample_weight)
+        self.coef_ = refit.coef_
+        self.intercept_ = refit.intercept_
+        self.solver_ = refit.solver_
+        self.n_iter_ = refit.n_iter_
+        return self
+
+    def _cv_scores(self, X, Y, sw, y_1d, alphas, score_params, split_params, pass_weights):
+        n_samples, n_features = X.shape
+        cv = check_cv(self.cv)
+        splits = [
+            (np.asarray(train), np.asarray(test))
+            for train, test in cv.split(X, Y if not y_1d else Y[:, 0], **split_params)
+        ]
+        if not splits:
+            raise ValueError(f"cv={self.cv!r} yielded no splits.")
+        for i, (train, test) in enumerate(splits):
+            if len(train) == 0 or len(test) == 0:
+                raise ValueError(
+                    f"cv={self.cv!r} yielded an empty {'training' if len(train) == 0 else 'test'}"
+                    f" set in split {i}; every split needs rows on both sides."
+                )
+        solver, _ = _resolve_solver(self.solver, X)
+        min_test = min(len(test) for _, test in splits)
+        if self.scoring is None and min_test >= 2:
+            # The default score, R^2, is computed for all alphas at once; it is
+            # weighted exactly when the r2 scorer would be (see _get_scorer).
+            scorer = None
+            if pass_weights:
+                score_params = {**score_params, "sample_weight": sw}
+        else:
+            scorer = self._get_scorer()
+            if pass_weights and _accepts_sample_weight(scorer):
+                score_params = {**score_params, "sample_weight": sw}
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        opts = {"tol": self.tol, "max_iter": self.max_iter, "random_state": seed}
+        parallel = Parallel(n_jobs=self.n_jobs)
+        stats = [None] * len(splits)
+        min_train = min(len(train) for train, _ in splits)
+        if _is_exact(solver) and n_features <= min_train and _is_partition(splits, n_samples):
+            # Statistics of each test fold once; training = total minus fold.
+            parts = parallel(
+                delayed(_fold_stats)(X, Y, sw, test, self.fit_intercept) for _, test in splits
+            )
+            total = parts[0]
+            for part in parts[1:]:
+                total = total.merge(part)
+            stats = [_downdate(total, part) for part in parts]
+        folds = [
+            (train, test, st, _slice_params(score_params, test, n_samples))
+            for (train, test), st in zip(splits, stats)
+        ]
+        data = (X, Y, sw, self.fit_intercept)
+        scoring = (scorer, self.alpha_per_target, y_1d)
+        split_scores = parallel(
+            delayed(_fold_scores)(fold, alphas, solver, opts, data, scoring) for fold in folds
+        )
+        stacked = np.stack(split_scores)
+        return stacked.mean(axis=0), stacked.std(axis=0), split_scores
+
+    # -- predict -------------------------------------------------------------
+    def predict(self, X):
+        """Predict with the refit linear model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
+            Predictions.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse=ACCEPT_SPARSE, dtype=FLOAT_DTYPES, reset=False)
+        return safe_sparse_dot(X, self.coef_.T, dense_output=True) + self.intercept_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        solver = self.solver
+        if isinstance(solver, str):
+            solver = SOLVERS.get(solver, SOLVERS["closed_form"])()
+        tags.input_tags.sparse = bool(getattr(solver, "supports_sparse", True))
+        tags.non_deterministic = bool(getattr(solver, "stochastic", False))
+        tags.target_tags.multi_output = True
+        return tags
+
+
+def _rank(mean):
+    """Rank 1 for the best mean score, ties sharing the lowest rank (as
+    GridSearchCV's ``rank_test_score``), per column; NaN ranks last."""
+    m = -np.where(np.isnan(mean), -np.inf, mean).reshape(len(mean), -1)
+    ranks = np.column_stack(
+        [np.searchsorted(np.sort(col), col, side="left") + 1 for col in m.T]
+    )
+    return ranks.astype(np.int32).reshape(np.shape(mean))
+
+
+def _warn_if_at_boundary(alphas, chosen):
+    if len(np.unique(alphas)) < 2:
+        return
+    lo, hi = alphas.min(), alphas.max()
+    for end, value, side in ((lo, "smallest", "below"), (hi, "largest", "above")):
+        if np.any(chosen == end):
+            warnings.warn(
+                f"The chosen alpha_={end:.4g} is the {value} alpha of the grid "
+                f"[{lo:.4g}, {hi:.4g}]; the best alpha may lie outside it. Extend alphas "
+                f"{side} it.",
+                AlphaBoundaryWarning,
+                stacklevel=4,  # the caller of fit, above _fit_context's wrapper
+            )
