@@ -38,6 +38,7 @@ from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, proces
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
+from . import _dask
 from ._compat import HasMethods, Interval, StrOptions, _fit_context, validate_data
 from ._objective import RidgeProblem
 from ._ridge import GDRidgeRegressor
@@ -552,6 +553,21 @@ def _downdate(total, part):
     )
 
 
+def _uncentered(stats):
+    """The same rows' statistics for a model without intercept (moments about 0)."""
+    S, m, ym = stats.sw_sum, stats.x_mean, stats.y_mean
+    return RidgeStats(
+        S,
+        np.zeros_like(m),
+        np.zeros_like(ym),
+        stats.xx + S * np.outer(m, m),
+        stats.xy + S * np.outer(m, ym),
+        stats.yy + S * ym**2,
+        stats.n_samples,
+        False,
+    )
+
+
 def _is_partition(splits, n_samples):
     """Whether the test sets partition the rows and each train set is the rest."""
     seen = np.zeros(n_samples, dtype=int)
@@ -889,6 +905,8 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
         self : GDRidgeCV
             Fitted estimator.
         """
+        if _dask.is_dask_collection(X):
+            return self._fit_dask(X, y, sample_weight, params)
         score_params, split_params = self._route(sample_weight, params)
         X, y = validate_data(
             self,
@@ -986,6 +1004,92 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
         self.n_iter_ = refit.n_iter_
         return self
 
+    def _fit_dask(self, X, y, sample_weight, params):
+        """K-fold on dask arrays: one pass gives every fold's statistics, and all
+        folds and alphas follow from them (R^2 or mean squared error)."""
+        if self.cv is None:
+            raise ValueError(_dask.loo_message())
+        if params:
+            raise ValueError(
+                f"GDRidgeCV on dask arrays takes no fit parameters; got {sorted(params)}."
+            )
+        scoring = {None: "r2", "r2": "r2", "neg_mean_squared_error": "mse"}.get(
+            self.scoring if isinstance(self.scoring, (str, type(None))) else "", None
+        )
+        if scoring is None:
+            raise ValueError(
+                f"scoring={self.scoring!r} is not available on dask arrays: scores come "
+                "from sufficient statistics there; use scoring=None (R^2) or "
+                "'neg_mean_squared_error'."
+            )
+        # Centered statistics of each test fold (with their means), whatever
+        # fit_intercept: the held-out error needs them, and the training
+        # statistics of a model without intercept follow exactly.
+        folds = _dask.fold_stats(X, y, sample_weight, cv=self.cv, fit_intercept=True)
+        n_targets = folds[0].n_targets
+        if self.alpha_per_target and n_targets < 2:
+            raise ValueError(
+                "alpha_per_target=True needs y with at least 2 targets (columns). Set "
+                "alpha_per_target=False."
+            )
+        total = folds[0]
+        for part in folds[1:]:
+            total = total.merge(part)
+        if isinstance(self.alphas, Integral) and not isinstance(self.alphas, bool):
+            train = total if self.fit_intercept else _uncentered(total)
+            trace = float(np.trace(train.xx)) or float(max(train.n_features, 1))
+            alphas = np.geomspace(
+                GRID_LOW * trace / max(train.n_features, 1), GRID_HIGH * trace, int(self.alphas)
+            )
+        else:
+            alphas = _check_alphas(self.alphas, positive=False)
+        split_scores = []
+        for part in folds:
+            train = _downdate(total, part)
+            if not self.fit_intercept:
+                train = _uncentered(train)
+            spectrum = _Spectrum.from_stats(train)
+            W = spectrum.coefs(alphas)  # (n_alphas, p, k)
+            b = spectrum.intercepts(W) if self.fit_intercept else np.zeros((len(alphas), n_targets))
+            quad = np.einsum("apk,pq,aqk->ak", W, part.xx, W)
+            gap = part.y_mean - np.einsum("p,apk->ak", part.x_mean, W) - b
+            err = part.yy - 2 * np.einsum("apk,pk->ak", W, part.xy) + quad + part.sw_sum * gap**2
+            if scoring == "mse":
+                sc = -err / part.sw_sum
+            else:
+                sc = 1.0 - err / np.where(part.yy > 0, part.yy, 1.0)
+            split_scores.append(sc if self.alpha_per_target else sc.mean(axis=1))
+        stacked = np.stack(split_scores)
+        mean, std = stacked.mean(axis=0), stacked.std(axis=0)
+        n_splits = len(folds)
+        results = {"alphas": alphas}
+        for i, sc in enumerate(split_scores):
+            results[f"split{i}_test_score"] = sc
+        results.update(mean_test_score=mean, std_test_score=std, rank_test_score=_rank(mean))
+        self.cv_results_, self.alphas_, self.n_splits_ = results, alphas, n_splits
+        if self.alpha_per_target:
+            idx = np.array(
+                [_select(alphas, mean[:, j], std[:, j], n_splits, self.selection)
+                 for j in range(n_targets)]
+            )
+            self.alpha_, self.best_score_ = alphas[idx], mean[idx, np.arange(n_targets)]
+        else:
+            idx = _select(alphas, mean, std, n_splits, self.selection)
+            self.alpha_, self.best_score_ = float(alphas[idx]), float(mean[idx])
+        self.best_index_ = idx
+        _warn_if_at_boundary(alphas, np.atleast_1d(self.alpha_))
+        refit = GDRidgeRegressor(
+            alpha=self.alpha_,
+            fit_intercept=self.fit_intercept,
+            solver=self.solver,
+            tol=self.tol,
+            max_iter=self.max_iter,
+            random_state=self.random_state,
+        ).fit(X, y, sample_weight=sample_weight)
+        for attr in ("coef_", "intercept_", "solver_", "n_iter_", "n_features_in_"):
+            setattr(self, attr, getattr(refit, attr))
+        return self
+
     def _cv_scores(self, X, Y, sw, y_1d, alphas, score_params, split_params, pass_weights):
         n_samples, n_features = X.shape
         cv = check_cv(self.cv)
@@ -1054,6 +1158,8 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
             Predictions.
         """
         check_is_fitted(self)
+        if _dask.is_dask_collection(X):
+            return _dask.predict(self, X)
         X = validate_data(self, X, accept_sparse=ACCEPT_SPARSE, dtype=FLOAT_DTYPES, reset=False)
         return safe_sparse_dot(X, self.coef_.T, dense_output=True) + self.intercept_
 

@@ -388,3 +388,50 @@ def test_sgd_on_dask_uses_partial_fit(threads):
 def test_dask_not_imported_by_l2gd():
     code = "import sys, l2gd; sys.exit('dask' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+# -- GDRidgeCV on dask arrays ---------------------------------------------------
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("n_targets", [None, 2])
+@pytest.mark.parametrize("scoring", [None, "neg_mean_squared_error"])
+def test_gdridgecv_kfold_on_dask_equals_numpy(fit_intercept, weighted, n_targets, scoring):
+    import dask.array as da
+    from sklearn.model_selection import KFold
+
+    from l2gd import GDRidgeCV
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((120, 5)) + 1.0
+    shape = (120,) if n_targets is None else (120, n_targets)
+    y = X @ rng.standard_normal((5,) + shape[1:]) + 2.0 + rng.standard_normal(shape)
+    sw = rng.uniform(0.5, 2.0, 120) if weighted else None
+    alphas = np.logspace(-2, 3, 12)
+    params = dict(alphas=alphas, fit_intercept=fit_intercept, scoring=scoring)
+    ref = GDRidgeCV(cv=KFold(4), **params).fit(X, y, sample_weight=sw)
+    Xd = da.from_array(X, chunks=(35, 5))
+    yd = da.from_array(y, chunks=(35,) + shape[1:])
+    swd = None if sw is None else da.from_array(sw, chunks=35)
+    with dask.config.set(scheduler="threads"):
+        est = GDRidgeCV(cv=4, **params).fit(Xd, yd, sample_weight=swd)
+        pred = est.predict(Xd)
+    assert est.alpha_ == ref.alpha_
+    assert np.allclose(est.cv_results_["mean_test_score"], ref.cv_results_["mean_test_score"],
+                       rtol=1e-9)
+    assert np.allclose(est.coef_, ref.coef_, rtol=1e-9)
+    assert np.allclose(pred.compute(), ref.predict(X), rtol=1e-9)
+
+
+def test_gdridgecv_on_dask_rejects_loo_and_unknown_scoring():
+    import dask.array as da
+
+    from l2gd import GDRidgeCV
+
+    X = da.from_array(np.random.default_rng(0).standard_normal((40, 3)), chunks=10)
+    y = da.from_array(np.random.default_rng(1).standard_normal(40), chunks=10)
+    with pytest.raises(ValueError, match="Leave-one-out.*K-fold"):
+        GDRidgeCV().fit(X, y)
+    with pytest.raises(ValueError, match="scoring='neg_max_error' is not available on dask"):
+        GDRidgeCV(cv=4, scoring="neg_max_error").fit(X, y)
