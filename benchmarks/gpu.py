@@ -54,19 +54,21 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--cpu-repeats", type=int, default=1)
     parser.add_argument("--alpha", type=float, default=1.0)
+    parser.add_argument("--svd-repeats", type=int, default=1)
+    parser.add_argument("--device", default="cuda", help="torch device (cpu for a smoke test)")
     parser.add_argument("--out", help="write results as JSON to this file")
     args = parser.parse_args(argv)
-    if not torch.cuda.is_available():
+    if args.device == "cuda" and not torch.cuda.is_available():
         raise SystemExit("benchmarks/gpu.py needs a CUDA GPU (torch.cuda.is_available() is False).")
 
     n, p = args.n_samples, args.n_features
-    dev = torch.device("cuda")
+    dev = torch.device(args.device)
     gen = torch.Generator(device=dev).manual_seed(0)
     X = torch.randn(n, p, device=dev, dtype=torch.float32, generator=gen)
     w_true = torch.randn(p, device=dev, dtype=torch.float32, generator=gen)
     y = X @ w_true + 0.5 * torch.randn(n, device=dev, dtype=torch.float32, generator=gen) + 3.0
     X_np, y_np = X.cpu().numpy(), y.cpu().numpy()
-    sync = torch.cuda.synchronize
+    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
 
     # Reference: float64 closed form on the host.
     ref = GDRidgeRegressor(alpha=args.alpha, solver="closed_form").fit(
@@ -96,19 +98,18 @@ def main(argv=None):
                 est = GDRidgeRegressor(alpha=args.alpha, solver=solver)
                 est.fit(X, y)  # warm-up (CUDA context, kernels)
                 gpu_s, est = timed(lambda: est.fit(X, y), args.repeats, sync)
-            assert est.coef_.device.type == "cuda", "coef_ left the GPU"
-            add(f"l2gd {solver} (torch cuda)", "cuda", gpu_s, est.coef_.cpu().numpy(), cpu_s)
+            assert est.coef_.device.type == dev.type, "coef_ left the device"
+            add(f"l2gd {solver} (torch {dev.type})", dev.type, gpu_s, est.coef_.cpu().numpy(), cpu_s)
         with sklearn.config_context(array_api_dispatch=True):
             ridge = Ridge(alpha=args.alpha, solver="svd")
-            ridge.fit(X, y)
-            svd_s, ridge = timed(lambda: ridge.fit(X, y), args.repeats, sync)
-        add("sklearn Ridge(svd) (torch cuda)", "cuda", svd_s, ridge.coef_.cpu().numpy())
+            svd_s, ridge = timed(lambda: ridge.fit(X, y), args.svd_repeats, sync)
+        add(f"sklearn Ridge(svd) (torch {dev.type})", dev.type, svd_s, ridge.coef_.cpu().numpy())
 
     info = {
         "n_samples": n,
         "n_features": p,
         "dtype": "float32",
-        "gpu": torch.cuda.get_device_name(0),
+        "gpu": torch.cuda.get_device_name(0) if dev.type == "cuda" else "none (cpu)",
         "torch": torch.__version__,
         "sklearn": sklearn.__version__,
         "numpy": np.__version__,
@@ -126,7 +127,7 @@ def main(argv=None):
         )
     svd_row = rows[-1]
     for r in rows:
-        if r["device"] == "cuda" and r is not svd_row:
+        if r["device"] == dev.type and r["device"] != "cpu" and r is not svd_row:
             print(f"\n{r['contender']}: {svd_row['fit_seconds'] / r['fit_seconds']:.1f}x faster "
                   "than Ridge(svd) on the same GPU", end="")
     print()

@@ -24,9 +24,12 @@ def _dense_moments(X, Y, sample_weight, x_shift, y_shift, block_rows=None):
     dtype = X.dtype
     if block_rows is None:
         block_rows = _block_rows(p, dtype.itemsize, n)
-    syrk = get_blas_funcs("syrk", dtype=dtype)
+    # Both products go through SciPy's BLAS: alternating NumPy's and SciPy's
+    # BLAS (two OpenBLAS thread pools) block by block makes each pool's idle
+    # threads spin against the other's on many-core machines.
+    syrk, gemm = get_blas_funcs(("syrk", "gemm"), dtype=dtype)
     xx = np.zeros((p, p), dtype=dtype, order="F")
-    xy = np.zeros((p, Y.shape[1]), dtype=dtype)
+    xy = np.zeros((p, Y.shape[1]), dtype=dtype, order="F")
     yy = np.zeros(Y.shape[1], dtype=dtype)
     for start in range(0, n, block_rows):
         stop = min(start + block_rows, n)
@@ -38,7 +41,7 @@ def _dense_moments(X, Y, sample_weight, x_shift, y_shift, block_rows=None):
             Yb *= root
         # Xb is C-ordered (b, p), so Xb.T is a Fortran (p, b) view: C += Xb^T Xb.
         xx = syrk(1.0, Xb.T, beta=1.0, c=xx, trans=0, lower=1, overwrite_c=1)
-        xy += Xb.T @ Yb
+        xy = gemm(1.0, Xb.T, Yb, beta=1.0, c=xy, overwrite_c=1)
         yy += np.einsum("ij,ij->j", Yb, Yb)
     # syrk filled the lower triangle only.
     upper = np.triu_indices(p, 1)
