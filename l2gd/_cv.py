@@ -36,12 +36,11 @@ from sklearn.utils import check_array, check_random_state
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, process_routing
 from sklearn.utils.parallel import Parallel, delayed
-from sklearn.utils.validation import check_is_fitted
 
 from . import _dask
 from ._compat import HasMethods, Interval, StrOptions, _fit_context, validate_data
 from ._objective import RidgeProblem
-from ._ridge import GDRidgeRegressor
+from ._ridge import GDRidgeRegressor, linear_predict
 from ._stats import RidgeStats
 from ._validation import ACCEPT_SPARSE, FLOAT_DTYPES, as_2d_targets, check_sample_weight
 from .solvers import SOLVERS, ClosedForm
@@ -969,27 +968,25 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
             n_splits = len(split_scores)
             for i, sc in enumerate(split_scores):
                 results[f"split{i}_test_score"] = sc
-        results["mean_test_score"] = mean
-        results["std_test_score"] = std
-        results["rank_test_score"] = _rank(mean)
-        self.cv_results_ = results
-        self.alphas_ = alphas
-        self.n_splits_ = int(n_splits)
+        return self._select_and_refit(results, mean, std, n_splits, X, y, sample_weight)
 
+    def _select_and_refit(self, results, mean, std, n_splits, X, y, sample_weight):
+        """Record ``cv_results_``, choose alpha (per target), warn at the grid's
+        edge, refit on all rows with :class:`GDRidgeRegressor`."""
+        alphas = results["alphas"]
+        results.update(mean_test_score=mean, std_test_score=std, rank_test_score=_rank(mean))
+        self.cv_results_, self.alphas_, self.n_splits_ = results, alphas, int(n_splits)
         if self.alpha_per_target:
             idx = np.array(
                 [_select(alphas, mean[:, j], std[:, j], n_splits, self.selection)
-                 for j in range(n_targets)]
+                 for j in range(mean.shape[1])]
             )
-            self.alpha_ = alphas[idx]
-            self.best_score_ = mean[idx, np.arange(n_targets)]
+            self.alpha_, self.best_score_ = alphas[idx], mean[idx, np.arange(mean.shape[1])]
         else:
             idx = _select(alphas, mean, std, n_splits, self.selection)
-            self.alpha_ = float(alphas[idx])
-            self.best_score_ = float(mean[idx])
+            self.alpha_, self.best_score_ = float(alphas[idx]), float(mean[idx])
         self.best_index_ = idx
         _warn_if_at_boundary(alphas, np.atleast_1d(self.alpha_))
-
         refit = GDRidgeRegressor(
             alpha=self.alpha_,
             fit_intercept=self.fit_intercept,
@@ -998,10 +995,8 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
             max_iter=self.max_iter,
             random_state=self.random_state,
         ).fit(X, y, sample_weight=sample_weight)
-        self.coef_ = refit.coef_
-        self.intercept_ = refit.intercept_
-        self.solver_ = refit.solver_
-        self.n_iter_ = refit.n_iter_
+        for attr in ("coef_", "intercept_", "solver_", "n_iter_", "n_features_in_"):
+            setattr(self, attr, getattr(refit, attr))
         return self
 
     def _fit_dask(self, X, y, sample_weight, params):
@@ -1060,35 +1055,12 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
                 sc = 1.0 - err / np.where(part.yy > 0, part.yy, 1.0)
             split_scores.append(sc if self.alpha_per_target else sc.mean(axis=1))
         stacked = np.stack(split_scores)
-        mean, std = stacked.mean(axis=0), stacked.std(axis=0)
-        n_splits = len(folds)
         results = {"alphas": alphas}
         for i, sc in enumerate(split_scores):
             results[f"split{i}_test_score"] = sc
-        results.update(mean_test_score=mean, std_test_score=std, rank_test_score=_rank(mean))
-        self.cv_results_, self.alphas_, self.n_splits_ = results, alphas, n_splits
-        if self.alpha_per_target:
-            idx = np.array(
-                [_select(alphas, mean[:, j], std[:, j], n_splits, self.selection)
-                 for j in range(n_targets)]
-            )
-            self.alpha_, self.best_score_ = alphas[idx], mean[idx, np.arange(n_targets)]
-        else:
-            idx = _select(alphas, mean, std, n_splits, self.selection)
-            self.alpha_, self.best_score_ = float(alphas[idx]), float(mean[idx])
-        self.best_index_ = idx
-        _warn_if_at_boundary(alphas, np.atleast_1d(self.alpha_))
-        refit = GDRidgeRegressor(
-            alpha=self.alpha_,
-            fit_intercept=self.fit_intercept,
-            solver=self.solver,
-            tol=self.tol,
-            max_iter=self.max_iter,
-            random_state=self.random_state,
-        ).fit(X, y, sample_weight=sample_weight)
-        for attr in ("coef_", "intercept_", "solver_", "n_iter_", "n_features_in_"):
-            setattr(self, attr, getattr(refit, attr))
-        return self
+        return self._select_and_refit(
+            results, stacked.mean(axis=0), stacked.std(axis=0), len(folds), X, y, sample_weight
+        )
 
     def _cv_scores(self, X, Y, sw, y_1d, alphas, score_params, split_params, pass_weights):
         n_samples, n_features = X.shape
@@ -1157,11 +1129,7 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
             Predictions.
         """
-        check_is_fitted(self)
-        if _dask.is_dask_collection(X):
-            return _dask.predict(self, X)
-        X = validate_data(self, X, accept_sparse=ACCEPT_SPARSE, dtype=FLOAT_DTYPES, reset=False)
-        return safe_sparse_dot(X, self.coef_.T, dense_output=True) + self.intercept_
+        return linear_predict(self, X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -23,7 +23,6 @@ from ._objective import RidgeProblem
 from ._stats import RidgeStats
 from ._validation import (
     ACCEPT_SPARSE,
-    FLOAT_DTYPES,
     as_2d_targets,
     check_alpha,
     check_sample_weight,
@@ -113,6 +112,26 @@ _INFO_ATTRIBUTES = {
     "best_iteration": "best_iteration_",
     "validation_scores": "validation_scores_",
 }
+
+
+def linear_predict(estimator, X):
+    """``X @ coef_.T + intercept_`` for a fitted linear l2gd estimator.
+
+    Dask arrays give a lazy blockwise result; other arrays are validated
+    against the fit (features, namespace and device) first.
+    """
+    check_is_fitted(estimator)
+    if _dask.is_dask_collection(X):
+        return _dask.predict(estimator, X)
+    check_same_namespace(X, estimator, attribute="coef_", method="predict")
+    X = validate_data(
+        estimator, X, accept_sparse=ACCEPT_SPARSE, dtype=float_dtypes(X), reset=False
+    )
+    xp, device = namespace(X)
+    coef = to_device(estimator.coef_, xp, device, X.dtype)
+    return safe_sparse_dot(X, coef.T if coef.ndim == 2 else coef, dense_output=True) + (
+        estimator.intercept_
+    )
 
 
 class GDRidgeRegressor(RegressorMixin, BaseEstimator):
@@ -577,16 +596,7 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
             Predictions.
         """
-        check_is_fitted(self)
-        if _dask.is_dask_collection(X):
-            return _dask.predict(self, X)
-        check_same_namespace(X, self, attribute="coef_", method="predict")
-        X = validate_data(self, X, accept_sparse=ACCEPT_SPARSE, dtype=float_dtypes(X), reset=False)
-        xp, device = namespace(X)
-        coef = to_device(self.coef_, xp, device, X.dtype)
-        return safe_sparse_dot(X, coef.T if coef.ndim == 2 else coef, dense_output=True) + (
-            self.intercept_
-        )
+        return linear_predict(self, X)
 
     def score(self, X, y, sample_weight=None):
         """Coefficient of determination R^2 of the predictions.

@@ -20,7 +20,7 @@ dask = pytest.importorskip("dask")
 distributed = pytest.importorskip("distributed")
 
 from l2gd import GDRidgeRegressor, RidgeStats, _dask  # noqa: E402
-from l2gd.solvers import ClosedForm, GradientDescent, Solver, SolveResult  # noqa: E402
+from l2gd.solvers import ClosedForm, GradientDescent, Solver  # noqa: E402
 
 WORKER_MEMORY = 400 * 2**20
 
