@@ -168,8 +168,8 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
     tol : float, default=None
         Stopping tolerance of iterative solvers; ``None`` uses the solver's
         default. For ``"gd"``: the gradient norm at the returned coefficients
-        relative to the gradient at the start (default ``sqrt(eps)`` of the
-        dtype). For ``"sgd"``: the relative decrease of the objective per
+        relative to the gradient at zero (default 1.5e-8 for float64, 1.2e-5
+        for float32). For ``"sgd"``: the relative decrease of the objective per
         epoch (or the rise of the validation R^2 with early stopping) below
         which an epoch counts as no improvement (default 1e-4). Ignored by
         ``"closed_form"``.

@@ -98,7 +98,7 @@ def test_max_iter_one_warns_and_returns_finite():
 def test_default_tol_depends_on_dtype():
     solver = GradientDescent()
     assert solver.default_tol(np.float64) == pytest.approx(np.sqrt(np.finfo(np.float64).eps))
-    assert solver.default_tol(np.float32) == pytest.approx(np.sqrt(np.finfo(np.float32).eps))
+    assert solver.default_tol(np.float32) == pytest.approx(100 * np.finfo(np.float32).eps)
 
 
 def test_float32_converges_with_default_tol():
@@ -109,7 +109,8 @@ def test_float32_converges_with_default_tol():
         warnings.simplefilter("error", ConvergenceWarning)
         est = GDRidgeRegressor(solver="gd").fit(X, y)
     assert est.coef_.dtype == np.float32
-    assert rel_err(est.coef_, exact_ridge(X, y, 1.0)[0]) < 1e-3
+    # float32 resolution: a few ulps times the (small) condition number.
+    assert rel_err(est.coef_, exact_ridge(X, y, 1.0)[0]) < 1e-4
 
 
 def test_verbose_prints_progress(capsys):

@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 import scipy.linalg as la
 import scipy.sparse as sp
+from scipy.linalg.blas import get_blas_funcs
 from scipy.linalg.lapack import get_lapack_funcs
 from scipy.sparse.linalg import LinearOperator, lsqr
 
@@ -116,7 +117,8 @@ def _warn_singular(alpha, spectrum, cutoff, n_features, what):
 
 
 def _gram(problem):
-    """Centered weighted ``X_c^T S X_c`` and ``X_c^T S y_c`` as host arrays.
+    """Centered weighted ``X_c^T S X_c``, ``X_c^T S y_c`` and the diagonal of
+    ``y_c^T S y_c``, as host arrays.
 
     NumPy/sparse X: :class:`~l2gd.RidgeStats` (BLAS ``syrk`` over row blocks).
     Other namespaces: matrix products over row blocks on X's device.
@@ -130,7 +132,7 @@ def _gram(problem):
             x_mean=problem.X_offset,
             y_mean=problem.y_offset,
         )
-        return stats.xx, stats.xy
+        return stats.xx, stats.xy, stats.yy
     xp, X = problem.xp, problem.X
     n, p = X.shape
     rows = _block_rows(p, 8, n) * (_DEVICE_BLOCK_BYTES // _BLOCK_BYTES)
@@ -145,7 +147,8 @@ def _gram(problem):
             Xb, Yb = Xb * root, Yb * root
         xx = xx + Xb.T @ Xb
         xy = xy + Xb.T @ Yb
-    return to_numpy(xx), to_numpy(xy)
+    yy = xp.sum(problem.weighted(problem.Yc) * problem.Yc, axis=0)
+    return to_numpy(xx), to_numpy(xy), to_numpy(yy)
 
 
 class ClosedForm(Solver):
@@ -201,13 +204,15 @@ class ClosedForm(Solver):
     def solve(self, problem, *, init=None, tol=None, max_iter=None, random_state=None, verbose=0):
         if self.method not in _METHODS:
             raise ValueError(f"method must be one of {_METHODS}, got {self.method!r}.")
+        value = None
         if self.method == "svd":
             W, method = _svd_solve(problem), "svd"
         elif problem.n_features <= problem.n_samples:
-            W, method = self._primal(problem)
+            W, method, value = self._primal(problem)
         else:
             W, method = self._dual(problem)
-        value = problem.value(W)
+        if value is None:
+            value = problem.value(W)
         if verbose:
             print(f"[ClosedForm] method {method}  objective {value:.8e}")
         return SolveResult(
@@ -220,7 +225,7 @@ class ClosedForm(Solver):
         )
 
     def _primal(self, problem):
-        xx, xy = _gram(problem)
+        xx, xy, yy = _gram(problem)
         alpha = to_numpy(problem.alpha)
         eps = _eps(xx.dtype)
 
@@ -229,19 +234,22 @@ class ClosedForm(Solver):
 
         fact = _GramSolve(xx, alpha)
         if fact.rcond < _FALLBACK_EPS_FACTOR * eps and self.method == "auto":
-            return _orthogonal_fallback(problem)
+            return (*_orthogonal_fallback(problem), None)
         if fact.rcond == 0.0:  # method="gram" on a singular system
-            return device(_eigh_solve(xx, xy, alpha, "X")), "eigh"
+            return device(_eigh_solve(xx, xy, alpha, "X")), "eigh", None
         W = fact.solve(xy)
         if fact.rcond >= _REFINE_BELOW:
-            return device(W), "cholesky"
+            # The objective from the Gram matrix: no further pass over X.
+            quad = np.einsum("ik,ij,jk->k", W, xx, W)
+            value = yy - 2.0 * np.einsum("ik,ik->k", W, xy) + quad + alpha * (W * W).sum(0)
+            return device(W), "cholesky", float(value.sum())
         # Corrected normal equations: residual from X, correction from the factor.
         for _ in range(8):
             dW = fact.solve(to_numpy(-0.5 * problem.gradient(device(W))))
             W = W + dW
             if np.linalg.norm(dW) <= 4 * eps * np.linalg.norm(W):
                 break
-        return device(W), "cholesky+refinement"
+        return device(W), "cholesky+refinement", None
 
     def _dual(self, problem):
         xp = problem.xp
@@ -250,6 +258,13 @@ class ClosedForm(Solver):
         root = None if problem.sample_weight is None else xp.sqrt(problem.sample_weight)
         b = problem.Yc if root is None else problem.Yc * root[:, None]
         b = to_numpy(b)
+        if problem.fit_intercept:
+            # The centered kernel has the null vector u = S^{1/2} 1, so K + alpha I
+            # always has the eigenvalue alpha and its condition says nothing about
+            # the data. b is orthogonal to u (y is centered), so adding c u u^T
+            # leaves the solution unchanged and removes the spurious eigenvalue.
+            u = np.ones(K.shape[0], dtype=K.dtype) if root is None else to_numpy(root)
+            K += (np.trace(K) / K.shape[0] / (u @ u)) * np.outer(u, u)
         C = np.empty_like(b)
         rcond = np.inf
         for a in np.unique(alpha):
@@ -283,6 +298,16 @@ def _kernel(problem):
             u = np.asarray(X @ m).ravel()
             K -= u[:, None] + u[None, :]
             K += m @ m
+    elif is_numpy(xp):
+        syrk = get_blas_funcs("syrk", dtype=problem.dtype)
+        K = np.zeros((n, n), dtype=problem.dtype, order="F")
+        step = max(256, _BLOCK_BYTES // max(1, n * 8))
+        for start in range(0, p, step):
+            stop = min(start + step, p)
+            blk = X[:, start:stop] - m[start:stop]
+            # blk is C-ordered (n, s): blk.T is a Fortran (s, n) view, K += blk blk^T.
+            K = syrk(1.0, blk.T, beta=1.0, c=K, trans=1, lower=1, overwrite_c=1)
+        K = np.tril(K) + np.tril(K, -1).T
     else:
         K = xp.zeros((n, n), dtype=problem.dtype, device=problem.device)
         step = max(256, _BLOCK_BYTES // max(1, n * 8))

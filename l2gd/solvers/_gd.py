@@ -59,8 +59,10 @@ class GradientDescent(IterativeSolver):
 
     Notes
     -----
-    ``tol=None`` means ``sqrt(eps)`` of the data's dtype (about 1.5e-8 for
-    float64, 3.5e-4 for float32); ``max_iter=None`` means 1000.
+    ``tol=None`` means ``max(sqrt(eps_float64), 100 * eps)`` with ``eps`` the
+    machine epsilon of the data's dtype: 1.5e-8 for float64, 1.2e-5 for
+    float32 (coefficients then carry about float32 resolution times the
+    condition number); ``max_iter=None`` means 1000.
 
     Examples
     --------
@@ -83,7 +85,7 @@ class GradientDescent(IterativeSolver):
         self.acceleration = acceleration
 
     def default_tol(self, dtype, xp=np):
-        return float(np.sqrt(eps(xp, dtype)))
+        return max(float(np.sqrt(np.finfo(np.float64).eps)), 100 * eps(xp, dtype))
 
     def _check_params(self):
         if self.acceleration not in _ACCELERATIONS:
