@@ -108,12 +108,13 @@ class GradientDescent(IterativeSolver):
     def _init_state(self, problem, W0, rng):
         self._check_params()
         xp = problem.xp
-        R = problem.residual(W0)
+        warm = bool(xp.any(W0 != 0))
+        R = problem.residual(W0) if warm else problem.Yc  # no pass over X from zero
         Z = problem.rmatvec(problem.weighted(R)) - problem.alpha * W0  # = -grad / 2
         zz = xp.sum(Z * Z, axis=0)
         # Reference: the gradient at w = 0, so the test does not depend on the
         # starting point (a warm start near the optimum stops at once).
-        if bool(xp.any(W0 != 0)):
+        if warm:
             Z_zero = problem.rmatvec(problem.weighted(problem.Yc))
             zz0 = xp.sum(Z_zero * Z_zero, axis=0)
         else:
