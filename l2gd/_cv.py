@@ -224,14 +224,7 @@ class _Spectrum:
     @classmethod
     def from_problem(cls, problem):
         if problem.n_features <= problem.n_samples:
-            stats = RidgeStats._from_checked(
-                problem.X,
-                problem.Y,
-                problem.sample_weight,
-                problem.fit_intercept,
-                x_mean=problem.X_offset,
-                y_mean=problem.y_offset,
-            )
+            stats = RidgeStats._from_problem(problem)
             return cls.from_stats(stats)
         # Wide: eigendecomposition of the kernel S^1/2 X_c X_c^T S^1/2 = U L U^T,
         # so that X_c^T S X_c = V L V^T with V = X_c^T S^1/2 U L^-1/2.

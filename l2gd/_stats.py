@@ -172,6 +172,19 @@ class RidgeStats:
         return cls._from_checked(X, Y, sw, fit_intercept)
 
     @classmethod
+    def _from_problem(cls, problem):
+        """Statistics of a :class:`~l2gd.RidgeProblem` (NumPy or SciPy data),
+        centered at the problem's own offsets."""
+        return cls._from_checked(
+            problem.X,
+            problem.Y,
+            problem.sample_weight,
+            problem.fit_intercept,
+            x_mean=problem.X_offset,
+            y_mean=problem.y_offset,
+        )
+
+    @classmethod
     def _from_checked(cls, X, Y, sample_weight, fit_intercept, x_mean=None, y_mean=None):
         n = X.shape[0]
         dtype = X.dtype

@@ -124,14 +124,7 @@ def _gram(problem):
     Other namespaces: matrix products over row blocks on X's device.
     """
     if is_numpy(problem.xp):
-        stats = RidgeStats._from_checked(
-            problem.X,
-            problem.Y,
-            problem.sample_weight,
-            problem.fit_intercept,
-            x_mean=problem.X_offset,
-            y_mean=problem.y_offset,
-        )
+        stats = RidgeStats._from_problem(problem)
         return stats.xx, stats.xy, stats.yy
     xp, X = problem.xp, problem.X
     n, p = X.shape
