@@ -832,17 +832,7 @@ def fit(estimator, X, y, sample_weight=None):
                 gram_matvec=_dask_gram_matvec(X, sw, cross.x_mean, split),
                 gram_diagonal=cross.xdiag,
             )
-        from sklearn.utils import check_random_state
-
-        seed = check_random_state(estimator.random_state).randint(np.iinfo(np.int32).max)
-        result = solver.solve(
-            problem,
-            init=estimator._warm_start_init(problem),
-            tol=estimator.tol,
-            max_iter=estimator.max_iter,
-            random_state=seed,
-            verbose=estimator.verbose,
-        )
+        result = estimator._run_solver(solver, problem)
     estimator._set_fitted(result, y_ndim, name)
     _set_input_attributes(estimator, p)
     return estimator

@@ -392,8 +392,16 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
         problem = RidgeProblem(X, Y, alpha, sample_weight=sw, fit_intercept=self.fit_intercept)
         solver, name = self._solver_instance(X)
         self._check_capabilities(solver, name, X)
+        result = self._run_solver(solver, problem)
+        self._set_fitted(result, y_ndim, name)
+        self._stream = (name, result.info.get("state"), problem.n_targets)
+        return self
+
+    def _run_solver(self, solver, problem):
+        """``solver.solve(problem)`` with this estimator's tol, max_iter, seed,
+        verbosity and warm start."""
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        result = solver.solve(
+        return solver.solve(
             problem,
             init=self._warm_start_init(problem),
             tol=self.tol,
@@ -401,9 +409,6 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
             random_state=seed,
             verbose=self.verbose,
         )
-        self._set_fitted(result, y_ndim, name)
-        self._stream = (name, result.info.get("state"), problem.n_targets)
-        return self
 
     # -- streaming --------------------------------------------------------
     def _stream_solver(self, X=None):
