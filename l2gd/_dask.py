@@ -34,8 +34,8 @@ import numbers
 
 import numpy as np
 import scipy.linalg as la
-from scipy.sparse.linalg import ArpackError, LinearOperator, eigsh
 
+from ._objective import top_eigenvalue
 from ._stats import RidgeStats
 from ._validation import check_alpha
 
@@ -640,21 +640,12 @@ class GramProblem:
     def gram_norm(self, tol=1e-3):
         """Largest eigenvalue of ``H`` (Lanczos, bounded by the trace, as RidgeProblem)."""
         p = self.n_features
-        trace = float(np.sum(np.clip(self._diag, 0, None)))
-        if p <= 2 or trace <= 0:
-            return trace
 
         def mv(v):
             v = np.asarray(v, dtype=self.dtype).reshape(p, 1)
-            return self.gram_matvec(v).ravel().astype(np.float64)
+            return self.gram_matvec(v).ravel()
 
-        op = LinearOperator((p, p), matvec=mv, dtype=np.float64)
-        v0 = np.random.default_rng(0).standard_normal(p)
-        try:
-            top = eigsh(op, k=1, which="LA", tol=tol, v0=v0, return_eigenvectors=False)
-        except ArpackError:
-            return trace
-        return min(max(float(top[0]), 0.0) * (1.0 + tol), trace)
+        return top_eigenvalue(mv, p, float(np.sum(np.clip(self._diag, 0, None))), tol)
 
 
 class _CrossStats:

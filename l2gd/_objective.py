@@ -44,6 +44,27 @@ def _weighted_mean(A, sample_weight, sw_sum, xp=np):
     return total / sw_sum
 
 
+def top_eigenvalue(matvec, n, upper, tol=1e-3):
+    """Largest eigenvalue of a symmetric PSD operator ``v -> matvec(v)`` of size ``n``.
+
+    Lanczos (ARPACK) on the host in float64, started from a seeded vector, the
+    estimate inflated by ``tol`` relative to bound it from above in practice
+    and capped by ``upper`` (a known upper bound such as the trace), which is
+    also returned when ARPACK cannot run (``n <= 2``, a zero operator).
+    """
+    if n <= 2 or upper <= 0:
+        return upper
+    op = LinearOperator(
+        (n, n), matvec=lambda v: np.asarray(matvec(v), dtype=np.float64), dtype=np.float64
+    )
+    v0 = np.random.default_rng(0).standard_normal(n)
+    try:
+        top = eigsh(op, k=1, which="LA", tol=tol, v0=v0, return_eigenvectors=False)
+    except ArpackError:
+        return upper
+    return min(max(float(top[0]), 0.0) * (1.0 + tol), upper)
+
+
 class RidgeProblem:
     """Ridge regression problem: data, weights, penalty and intercept handling.
 
@@ -246,24 +267,14 @@ class RidgeProblem:
     def gram_norm(self, tol=1e-3):
         """Largest eigenvalue of the centered weighted Gram matrix ``X_c^T S X_c``."""
         p = self.n_features
-        dtype = np.float64
 
         def mv(v):
             # Lanczos runs on the host; the products run on X's device.
             v = to_device(np.reshape(v, (p, 1)), self.xp, self.device, self.dtype)
-            return to_numpy(self.rmatvec(self.weighted(self.matvec(v)))).ravel().astype(dtype)
+            return to_numpy(self.rmatvec(self.weighted(self.matvec(v)))).ravel()
 
-        # Frobenius bound: trace of the Gram matrix, an upper bound on its norm.
-        trace = float(self.xp.sum(self._gram_diagonal()))
-        if p <= 2 or trace <= 0:
-            return trace
-        op = LinearOperator((p, p), matvec=mv, dtype=dtype)
-        v0 = np.random.default_rng(0).standard_normal(p)
-        try:
-            top = eigsh(op, k=1, which="LA", tol=tol, v0=v0, return_eigenvectors=False)
-        except ArpackError:
-            return trace
-        return min(max(float(top[0]), 0.0) * (1.0 + tol), trace)
+        # Frobenius bound: the trace of the Gram matrix bounds its norm.
+        return top_eigenvalue(mv, p, float(self.xp.sum(self._gram_diagonal())), tol)
 
     def _gram_diagonal(self):
         """Diagonal of ``X_c^T S X_c`` without forming it or copying X."""
