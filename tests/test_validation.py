@@ -98,3 +98,21 @@ def test_predict_checks_width():
     est = fit(X, y)
     with pytest.raises(ValueError, match="features"):
         est.predict(X[:, :-1])
+
+
+def test_feature_names_are_recorded_and_checked_in_fit_and_partial_fit():
+    import pandas as pd
+
+    X, y = make_regression_data(seed=6)
+    df = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    reordered = df[df.columns[::-1]]
+    est = GDRidgeRegressor().fit(df, y)
+    assert list(est.feature_names_in_) == list(df.columns)
+    with pytest.raises(ValueError, match="feature names"):
+        est.predict(reordered)
+    stream = GDRidgeRegressor(solver="closed_form").partial_fit(df[:30], y[:30])
+    assert list(stream.feature_names_in_) == list(df.columns)
+    before = stream.coef_.copy()
+    with pytest.raises(ValueError, match="feature names"):
+        stream.partial_fit(reordered[30:], y[30:])
+    assert np.array_equal(stream.coef_, before)
