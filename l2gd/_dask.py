@@ -253,14 +253,20 @@ def _row_starts(X):
 
 def _blockwise_objects(kernel, X, Y, sw, *extra_args, **kwargs):
     """One task per row chunk: ``kernel(Xb, Yb, swb, start, *extra_args, **kwargs)``."""
-    import dask.array as da
-
     y_ind = "ik" if Y.ndim == 2 else "i"
     args = [X, "ij", Y, y_ind]
     args += [sw, "i"] if sw is not None else [None, None]
     args += [_row_starts(X), "i"]
     for a in extra_args:
         args += [a, None]
+    return _object_blocks(kernel, *args, **kwargs)
+
+
+def _object_blocks(kernel, *args, **kwargs):
+    """``da.blockwise`` giving one Python object per row chunk (``args`` as
+    ``array, index`` pairs), for a tree reduction to merge."""
+    import dask.array as da
+
     return da.blockwise(
         kernel,
         "i",
@@ -714,22 +720,12 @@ def _gram_kernel(Xb, swb, V, x_mean):
 def _dask_gram_matvec(X, sw, x_mean, split_every):
     """``V -> X_c^T S X_c V``: one pass over X, one task per chunk and a tree sum."""
     import dask
-    import dask.array as da
 
     def matvec(V):
         Vd = dask.delayed(np.asarray(V), pure=True)
         xm = dask.delayed(x_mean, pure=True)
         args = [X, "ij"] + ([sw, "i"] if sw is not None else [None, None]) + [Vd, None, xm, None]
-        blocks = da.blockwise(
-            _gram_kernel,
-            "i",
-            *args,
-            dtype=object,
-            concatenate=True,
-            align_arrays=False,
-            adjust_chunks={"i": 1},
-            meta=np.empty(0, dtype=object),
-        )
+        blocks = _object_blocks(_gram_kernel, *args)
         XtQ, q = _tree_reduce(blocks, _sum_parts, split_every, "l2gd-gram").compute()
         return XtQ - np.outer(x_mean, q)
 
