@@ -1,0 +1,129 @@
+"""Exact power-of-two rescaling of data whose magnitudes would overflow or underflow.
+
+Ridge is equivariant: with ``X = c_x X'`` and ``y = c_y y'``, the minimizer of
+``sum_i s_i (y_i - x_i.w - b)^2 + alpha ||w||^2`` is ``w = (c_y / c_x) w'``,
+``b = c_y b'``, where ``(w', b')`` minimizes the same objective on ``(X', y')``
+with ``alpha' = alpha / c_x**2``; the objective itself scales by ``c_y**2``.
+With ``c_x`` and ``c_y`` powers of two the division is exact (no rounding), so
+solving the rescaled problem loses nothing. LAPACK's least-squares drivers
+(``xGELSS``) do the same when the entries of A or b leave a safe range.
+
+:func:`data_scale` is the one place that decides whether (and by how much) to
+rescale; :class:`Rescaling` applies it and maps results back to the user's
+units. Data whose magnitudes are already safe is never copied.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._array_api import is_numpy, namespace, to_numpy
+
+
+def _safe_exponent(dtype):
+    """Largest binary exponent ``e`` such that data of magnitude up to ``2**e``
+    (or down to ``2**-e``) has sums of squares of products that stay finite and
+    normal: a quarter of the exponent range of ``dtype``."""
+    return int(np.finfo(dtype).maxexp) // 4
+
+
+def _max_abs(A):
+    if A is None:
+        return 0.0
+    if sp.issparse(A):
+        return float(abs(A).max()) if A.nnz else 0.0
+    xp, _ = namespace(A)
+    if is_numpy(xp):
+        A = np.asarray(A)
+        return float(np.max(np.abs(A))) if A.size else 0.0
+    return float(to_numpy(xp.max(xp.abs(A)))) if A.shape[0] else 0.0
+
+
+def data_scale(A, dtype=None):
+    """Power of two ``c`` such that ``A / c`` has its largest magnitude in a safe
+    range, or 1.0 when ``A`` needs no rescaling (or is all zeros).
+
+    Parameters
+    ----------
+    A : {ndarray, sparse matrix, Array API array}
+        Data (X, y); NaN and infinity are rejected before this is called.
+    dtype : dtype, default=None
+        The dtype the computation runs in (``A.dtype`` when None).
+
+    Returns
+    -------
+    scale : float
+        ``1.0`` or ``2**e`` with ``|e|`` above a quarter of the exponent range
+        of ``dtype``.
+    """
+    dtype = np.dtype(A.dtype if dtype is None else dtype) if hasattr(A, "dtype") else np.float64
+    amax = _max_abs(A)
+    if not (amax > 0.0 and np.isfinite(amax)):
+        return 1.0
+    exponent = int(np.frexp(amax)[1])
+    if abs(exponent) <= _safe_exponent(dtype):
+        return 1.0
+    return float(np.ldexp(1.0, exponent))
+
+
+@dataclass(frozen=True)
+class Rescaling:
+    """The rescaling of one fit: ``X = x_scale * X'``, ``y = y_scale * y'``.
+
+    Parameters
+    ----------
+    x_scale, y_scale : float
+        Powers of two (1.0: that side is not rescaled).
+    """
+
+    x_scale: float = 1.0
+    y_scale: float = 1.0
+
+    @classmethod
+    def of(cls, X, Y):
+        """The rescaling that makes ``X`` and ``Y`` safe (identity when they are)."""
+        return cls(data_scale(X), data_scale(Y, getattr(X, "dtype", None)))
+
+    @property
+    def identity(self):
+        return self.x_scale == 1.0 and self.y_scale == 1.0
+
+    def data(self, X, Y):
+        """``(X', Y')``: copies only of the sides that are rescaled."""
+        if self.x_scale != 1.0:
+            X = X * (1.0 / self.x_scale) if sp.issparse(X) else X / self.x_scale
+        if self.y_scale != 1.0:
+            Y = Y / self.y_scale
+        return X, Y
+
+    def alpha(self, alpha):
+        """``alpha' = alpha / x_scale**2`` (exact; may underflow to 0 where alpha
+        is negligible next to the rescaled Gram matrix)."""
+        if self.x_scale == 1.0:
+            return alpha
+        return alpha / self.x_scale / self.x_scale
+
+    def coef(self, W):
+        """Coefficients in the user's units, ``(y_scale / x_scale) W'``."""
+        if self.identity:
+            return W
+        return W * (self.y_scale / self.x_scale) if self._ratio_is_finite() else (
+            W / self.x_scale * self.y_scale
+        )
+
+    def intercept(self, b):
+        """Intercepts in the user's units, ``y_scale * b'``."""
+        return b if self.y_scale == 1.0 else b * self.y_scale
+
+    def objective(self, values):
+        """Objective values in the user's units, ``y_scale**2 * f'`` (infinite
+        when the true value is beyond the dtype's range)."""
+        if self.y_scale == 1.0:
+            return values
+        with np.errstate(over="ignore"):
+            return np.asarray(values, dtype=np.float64) * self.y_scale * self.y_scale
+
+    def _ratio_is_finite(self):
+        ratio = self.y_scale / self.x_scale
+        return np.isfinite(ratio) and ratio > 0
