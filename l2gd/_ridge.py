@@ -1,5 +1,7 @@
 """GDRidgeRegressor: scikit-learn's Ridge objective with pluggable solvers."""
 
+import warnings
+from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
@@ -20,11 +22,13 @@ from ._compat import (
 )
 from ._array_api import float_dtypes, is_numpy, namespace, to_device
 from ._objective import RidgeProblem
+from ._scaling import Rescaling, data_scale
 from ._stats import RidgeStats
 from ._validation import (
     ACCEPT_SPARSE,
     as_2d_targets,
     check_alpha,
+    check_real_input,
     check_sample_weight,
 )
 from .solvers import SOLVERS, ClosedForm, SolveResult
@@ -66,6 +70,52 @@ class _NoStreamingError(AttributeError, ValueError):
     """partial_fit is unavailable for this solver: an AttributeError, so that
     ``hasattr(est, "partial_fit")`` is honest, and a ValueError, since the
     value of ``solver`` is the cause."""
+
+
+@dataclass(frozen=True)
+class _Stream:
+    """What ``partial_fit`` carries from one call to the next.
+
+    ``state`` is the solver's streaming state (:class:`~l2gd.RidgeStats` for
+    the closed form, :class:`~l2gd.solvers.SGDState` for SGD), or None when
+    the last ``fit`` kept none (then the next ``partial_fit`` starts a new
+    stream, with a warning, see :meth:`GDRidgeRegressor.partial_fit`).
+    """
+
+    solver: str
+    state: object
+    n_targets: int
+    fit_intercept: bool
+
+
+def check_solve_result(result, n_features, n_targets, solver):
+    """Reject a :class:`~l2gd.solvers.SolveResult` of the wrong shapes or with
+    non-finite values: the one check every solver's result passes before it
+    becomes fitted attributes."""
+    name = solver if isinstance(solver, str) else type(solver).__name__
+    if not isinstance(result, SolveResult):
+        raise TypeError(
+            f"solver {name!r} returned {type(result).__name__}; solve must return a SolveResult."
+        )
+    coef, intercept = result.coef, result.intercept
+    if tuple(coef.shape) != (n_features, n_targets):
+        raise ValueError(
+            f"solver {name!r} returned coef of shape {tuple(coef.shape)}; expected "
+            f"(n_features, n_targets) = {(n_features, n_targets)}."
+        )
+    if tuple(intercept.shape) != (n_targets,):
+        raise ValueError(
+            f"solver {name!r} returned intercept of shape {tuple(intercept.shape)}; expected "
+            f"(n_targets,) = {(n_targets,)}."
+        )
+    xp, _ = namespace(coef)
+    if not (bool(xp.all(xp.isfinite(coef))) and bool(xp.all(xp.isfinite(intercept)))):
+        raise ValueError(
+            f"solver {name!r} returned non-finite coefficients or intercepts (NaN or "
+            "infinity); the data may be numerically singular for it. Try "
+            "solver='closed_form'."
+        )
+    return result
 
 
 def _stats_partial_solve(
@@ -321,6 +371,9 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
     def _validate_fit_data(self, X, y, sample_weight, reset=True):
         """Validated ``X, Y (2-D), sample_weight, y.ndim``; y and the weights
         follow X's namespace and device (scikit-learn's convention)."""
+        check_real_input(X, "X")
+        check_real_input(y, "y")
+        check_real_input(sample_weight, "sample_weight")
         X, y = validate_data(
             self,
             X,
@@ -337,13 +390,17 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
         y = to_device(y, xp, device)
         return X, as_2d_targets(y, X.dtype, xp), check_sample_weight(sample_weight, X), y.ndim
 
-    def _warm_start_init(self, problem):
+    def _warm_start_init(self, problem, scaling):
+        """The previous coefficients as a starting point (rescaled as the problem
+        is), or None: no warm start, or a fit of another shape (cold start, as
+        scikit-learn does)."""
         if not (self.warm_start and hasattr(self, "coef_")):
+            return None
+        if int(np.size(self.coef_)) != problem.n_features * problem.n_targets:
             return None
         xp = problem.xp
         coef = to_device(self.coef_, xp, problem.device, problem.dtype)
-        W = xp.reshape(coef, (-1, problem.n_features)).T
-        return W if W.shape == (problem.n_features, problem.n_targets) else None
+        return scaling.scaled_coef(xp.reshape(coef, (-1, problem.n_features)).T)
 
     def _set_fitted(self, result, y_ndim, name):
         for key, attr in _INFO_ATTRIBUTES.items():
@@ -389,34 +446,46 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
             return _dask.fit(self, X, y, sample_weight)
         X, Y, sw, y_ndim = self._validate_fit_data(X, y, sample_weight)
         alpha = check_alpha(self.alpha, Y.shape[1], X.dtype)
-        problem = RidgeProblem(X, Y, alpha, sample_weight=sw, fit_intercept=self.fit_intercept)
         solver, name = self._solver_instance(X)
         self._check_capabilities(solver, name, X)
-        result = self._run_solver(solver, problem)
+        # Data near the ends of the float range is solved exactly in rescaled
+        # units (powers of two) and the result mapped back.
+        scaling = Rescaling.of(X, Y)
+        Xs, Ys = scaling.data(X, Y)
+        problem = RidgeProblem(
+            Xs, Ys, scaling.alpha(alpha), sample_weight=sw, fit_intercept=self.fit_intercept
+        )
+        result = scaling.result(self._run_solver(solver, name, problem, scaling))
         self._set_fitted(result, y_ndim, name)
-        self._stream = (name, result.info.get("state"), problem.n_targets)
+        # The stream continues from fit's rows when the solver kept a state in
+        # the user's units (SGD's state; the closed form's statistics).
+        state = result.info.get("state", result.info.get("stats"))
+        self._stream = _Stream(
+            name, state if scaling.identity else None, problem.n_targets, self.fit_intercept
+        )
         return self
 
-    def _run_solver(self, solver, problem):
+    def _run_solver(self, solver, name, problem, scaling):
         """``solver.solve(problem)`` with this estimator's tol, max_iter, seed,
-        verbosity and warm start."""
+        verbosity and warm start, its result checked."""
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        return solver.solve(
+        result = solver.solve(
             problem,
-            init=self._warm_start_init(problem),
+            init=self._warm_start_init(problem, scaling),
             tol=self.tol,
             max_iter=self.max_iter,
             random_state=seed,
             verbose=self.verbose,
         )
+        return check_solve_result(result, problem.n_features, problem.n_targets, name)
 
     # -- streaming --------------------------------------------------------
     def _stream_solver(self, X=None):
         """``(solver, name, update)`` that ``partial_fit`` uses."""
         stream = getattr(self, "_stream", None)
         if isinstance(self.solver, str) and self.solver == "auto":
-            if stream is not None and stream[1] is not None:
-                name = stream[0]
+            if stream is not None and stream.state is not None:
+                name = stream.solver
             else:
                 name = resolve_auto_stream_solver(X) if X is not None else "closed_form"
             solver = SOLVERS[name]()
@@ -483,8 +552,37 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def _partial_fit(self, X, y, sample_weight=None):
+        # A failed call leaves the model exactly as it was.
+        before = dict(self.__dict__)
+        try:
+            return self._partial_fit_update(X, y, sample_weight)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+
+    def _check_stream(self, stream, name, n_targets):
+        """Errors for a batch that cannot continue ``stream``."""
+        if name != stream.solver:
+            raise ValueError(
+                f"solver is now {name!r} but the stream was started with {stream.solver!r}; "
+                "call fit, or clone the estimator to start a new stream."
+            )
+        if n_targets != stream.n_targets:
+            raise ValueError(
+                f"y has {n_targets} targets but earlier batches had {stream.n_targets}; "
+                "every partial_fit call needs the same number of targets."
+            )
+        if self.fit_intercept != stream.fit_intercept:
+            raise ValueError(
+                f"fit_intercept is now {self.fit_intercept} but the stream was started with "
+                f"fit_intercept={stream.fit_intercept}; call fit, or clone the estimator to "
+                "start a new stream."
+            )
+
+    def _partial_fit_update(self, X, y, sample_weight):
         stream = getattr(self, "_stream", None)
-        first = stream is None or stream[1] is None
+        first = stream is None or stream.state is None
         X, Y, sw, y_ndim = self._validate_fit_data(X, y, sample_weight, reset=first)
         solver, name, update = self._stream_solver(X)
         self._check_capabilities(solver, name, X)
@@ -493,20 +591,29 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
                 "partial_fit runs on NumPy and SciPy inputs only; use fit for "
                 "array API inputs, or turn array_api_dispatch off."
             )
-        if not first and name != stream[0]:
-            raise ValueError(
-                f"solver is now {name!r} but the stream was started with {stream[0]!r}; "
-                "call fit, or clone the estimator to start a new stream."
+        for A, what in ((X, "X"), (Y, "y")):
+            if data_scale(A, X.dtype) != 1.0:
+                raise ValueError(
+                    f"partial_fit: {what} has magnitudes beyond what streaming statistics hold "
+                    f"in {X.dtype} without overflow or underflow (largest |value| "
+                    f"{float(abs(A).max()):.3g}); rescale every batch by the same factor, or "
+                    "use fit, which rescales exactly."
+                )
+        if first and stream is not None and hasattr(self, "coef_"):
+            warnings.warn(
+                f"partial_fit after fit with solver {stream.solver!r}: fit kept no streaming "
+                "state (the closed form keeps its statistics only on the Gram route, for "
+                "data with n_samples >= n_features), so this call starts a new stream and "
+                "the rows given to fit are not part of it.",
+                UserWarning,
+                stacklevel=3,
             )
-        if not first and Y.shape[1] != stream[2]:
-            raise ValueError(
-                f"y has {Y.shape[1]} targets but earlier batches had {stream[2]}; "
-                "every partial_fit call needs the same number of targets."
-            )
+        if not first:
+            self._check_stream(stream, name, Y.shape[1])
         alpha = check_alpha(self.alpha, Y.shape[1], X.dtype)
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         state, result = update(
-            None if first else stream[1],
+            None if first else stream.state,
             X,
             Y,
             sw,
@@ -515,12 +622,13 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
             random_state=seed,
             verbose=self.verbose,
         )
+        check_solve_result(result, X.shape[1], Y.shape[1], name)
         passes = 0 if first else self.n_iter_
         curve = [] if first else self.loss_curve_
         self._set_fitted(result, y_ndim, name)
         self.n_iter_ = passes + 1
         self.loss_curve_ = curve + list(result.history)
-        self._stream = (name, state, Y.shape[1])
+        self._stream = _Stream(name, state, Y.shape[1], self.fit_intercept)
         return self
 
     @classmethod
@@ -585,7 +693,7 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
         result = _solve_stats(stats, alpha)
         est.n_features_in_ = stats.n_features
         est._set_fitted(result, 1 if stats.n_targets == 1 else 2, "closed_form")
-        est._stream = ("closed_form", stats, stats.n_targets)
+        est._stream = _Stream("closed_form", stats, stats.n_targets, stats.fit_intercept)
         return est
 
     def predict(self, X):

@@ -13,7 +13,7 @@ rescale; :class:`Rescaling` applies it and maps results back to the user's
 units. Data whose magnitudes are already safe is never copied.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -21,11 +21,15 @@ import scipy.sparse as sp
 from ._array_api import is_numpy, namespace, to_numpy
 
 
-def _safe_exponent(dtype):
+def _safe_exponent(A, dtype):
     """Largest binary exponent ``e`` such that data of magnitude up to ``2**e``
     (or down to ``2**-e``) has sums of squares of products that stay finite and
-    normal: a quarter of the exponent range of ``dtype``."""
-    return int(np.finfo(dtype).maxexp) // 4
+    normal: a quarter of the exponent range of ``dtype`` (in ``A``'s namespace)."""
+    if sp.issparse(A) or isinstance(A, np.ndarray) or dtype is None:
+        top = np.finfo(np.float64 if dtype is None else dtype).max
+    else:
+        top = namespace(A)[0].finfo(dtype).max
+    return int(np.frexp(float(top))[1]) // 4
 
 
 def _max_abs(A):
@@ -35,9 +39,25 @@ def _max_abs(A):
         return float(abs(A).max()) if A.nnz else 0.0
     xp, _ = namespace(A)
     if is_numpy(xp):
-        A = np.asarray(A)
-        return float(np.max(np.abs(A))) if A.size else 0.0
+        return _max_abs_blocked(np.asarray(A))
     return float(to_numpy(xp.max(xp.abs(A)))) if A.shape[0] else 0.0
+
+
+def _max_abs_blocked(A, block_bytes=2**20):
+    """``max |A|`` of a NumPy array in row blocks through one small buffer: a
+    single read of ``A`` and no temporary of its size (a memmap stays on disk)."""
+    if A.size == 0:
+        return 0.0
+    A = A.reshape(A.shape[0], -1) if A.ndim > 1 else A.reshape(-1, 1)
+    rows = max(1, block_bytes // max(1, A.shape[1] * A.itemsize))
+    buf = np.empty((min(rows, A.shape[0]), A.shape[1]), dtype=A.dtype)
+    amax = 0.0
+    for start in range(0, A.shape[0], rows):
+        block = A[start:start + rows]
+        out = buf[: block.shape[0]]
+        np.abs(block, out=out)
+        amax = max(amax, float(out.max()))
+    return amax
 
 
 def data_scale(A, dtype=None):
@@ -57,12 +77,12 @@ def data_scale(A, dtype=None):
         ``1.0`` or ``2**e`` with ``|e|`` above a quarter of the exponent range
         of ``dtype``.
     """
-    dtype = np.dtype(A.dtype if dtype is None else dtype) if hasattr(A, "dtype") else np.float64
+    dtype = getattr(A, "dtype", None) if dtype is None else dtype
     amax = _max_abs(A)
     if not (amax > 0.0 and np.isfinite(amax)):
         return 1.0
     exponent = int(np.frexp(amax)[1])
-    if abs(exponent) <= _safe_exponent(dtype):
+    if abs(exponent) <= _safe_exponent(A, dtype):
         return 1.0
     return float(np.ldexp(1.0, exponent))
 
@@ -123,6 +143,23 @@ class Rescaling:
             return values
         with np.errstate(over="ignore"):
             return np.asarray(values, dtype=np.float64) * self.y_scale * self.y_scale
+
+    def scaled_coef(self, W):
+        """Coefficients in the rescaled units, ``(x_scale / y_scale) W`` (a warm start)."""
+        if self.identity:
+            return W
+        return W * self.x_scale / self.y_scale
+
+    def result(self, result):
+        """A :class:`~l2gd.solvers.SolveResult` of the rescaled problem in the user's units."""
+        if self.identity:
+            return result
+        return replace(
+            result,
+            coef=self.coef(result.coef),
+            intercept=self.intercept(result.intercept),
+            history=tuple(float(v) for v in self.objective(result.history)),
+        )
 
     def _ratio_is_finite(self):
         ratio = self.y_scale / self.x_scale

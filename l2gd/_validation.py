@@ -3,9 +3,10 @@
 from numbers import Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils import check_array, check_consistent_length
 
-from ._array_api import is_numpy, namespace, to_device
+from ._array_api import is_numpy, namespace, to_device, to_numpy
 from ._compat import _check_sample_weight
 
 ACCEPT_SPARSE = ("csr", "csc")
@@ -47,20 +48,31 @@ def check_batch(X, y, sample_weight=None):
     return X, as_2d_targets(Y, X.dtype), check_sample_weight(sample_weight, X)
 
 
-def check_alpha(alpha, n_targets, dtype):
-    """Return alpha as an array of shape (n_targets,), validated.
-
-    A scalar is broadcast; an array must have one value per target (or a
-    single value), be finite and non-negative.
-    """
-    if isinstance(alpha, (bool, np.bool_)) or isinstance(alpha, str):
-        raise TypeError(f"alpha must be a non-negative float or array of floats, got {alpha!r}.")
-    try:
-        arr = np.asarray(alpha, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
+def _real_array(value, name):
+    """``value`` (scalar, sequence or array of any namespace and device) as a
+    float64 NumPy array on the host; a TypeError for strings, booleans and
+    complex or non-numeric values, as scikit-learn raises."""
+    if isinstance(value, (str, bytes, bool, np.bool_)):
+        raise TypeError(f"{name} must be a real number or an array of real numbers, got {value!r}.")
+    if not isinstance(value, (list, tuple, Real, np.ndarray, np.generic)):
+        value = to_numpy(value)  # Array API arrays on any device move to the host first
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "iuf":
         raise TypeError(
-            f"alpha must be a non-negative float or array of floats, got {alpha!r}."
-        ) from exc
+            f"{name} must be a real number or an array of real numbers, got {value!r} "
+            f"(dtype {arr.dtype})."
+        )
+    return arr.astype(np.float64)
+
+
+def check_alpha(alpha, n_targets, dtype):
+    """Return alpha as a NumPy array of shape (n_targets,), validated.
+
+    A scalar is broadcast; an array (NumPy, a sequence, or an Array API array
+    on any device, moved to the host) must have one value per target (or a
+    single value), be real, finite and non-negative.
+    """
+    arr = _real_array(alpha, "alpha")
     if arr.ndim > 1:
         raise ValueError(f"alpha must be a scalar or 1-D array, got shape {arr.shape}.")
     arr = arr.reshape(-1)
@@ -79,6 +91,30 @@ def check_alpha(alpha, n_targets, dtype):
         return arr.astype(np.dtype(dtype))
     except TypeError:  # a dtype of another namespace: RidgeProblem converts
         return arr
+
+
+def check_real_input(A, name):
+    """Reject what validation would silently change: complex values (their
+    imaginary part would be dropped) and tensors that require gradients."""
+    if A is None or sp.issparse(A) or isinstance(A, (list, tuple, Real)):
+        return
+    if getattr(A, "requires_grad", False):
+        raise TypeError(
+            f"{name} is a tensor that requires grad; l2gd's fit is not differentiable. "
+            f"Pass {name}.detach()."
+        )
+    dtype = getattr(A, "dtype", None)
+    if dtype is None:
+        return
+    if isinstance(dtype, np.dtype):
+        is_complex = dtype.kind == "c"
+    else:
+        try:
+            is_complex = bool(namespace(A)[0].isdtype(dtype, "complex floating"))
+        except (AttributeError, TypeError):  # not an array of the active namespace
+            is_complex = bool(getattr(dtype, "is_complex", False))
+    if is_complex:
+        raise ValueError(f"Complex data not supported: {name} has dtype {dtype}.")
 
 
 def is_real_scalar(x):
