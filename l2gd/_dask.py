@@ -770,6 +770,7 @@ def fit(estimator, X, y, sample_weight=None):
 
     See the module docstring for what each solver does on dask arrays.
     """
+    from ._scaling import Rescaling
     from .solvers import ClosedForm, SolveResult
 
     X, Y, sw = _check_inputs(X, y, sample_weight)
@@ -819,7 +820,7 @@ def fit(estimator, X, y, sample_weight=None):
                 gram_matvec=_dask_gram_matvec(X, sw, cross.x_mean, split),
                 gram_diagonal=cross.xdiag,
             )
-        result = estimator._run_solver(solver, problem)
+        result = estimator._run_solver(solver, name, problem, Rescaling())
     estimator._set_fitted(result, y_ndim, name)
     _set_input_attributes(estimator, p)
     return estimator
