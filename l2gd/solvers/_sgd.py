@@ -1,32 +1,112 @@
 """Mini-batch stochastic gradient descent on the ridge objective, and its streaming form."""
 
 import math
+import warnings
 from dataclasses import dataclass, replace
 from numbers import Integral, Real
 
 import numpy as np
+from scipy.linalg import LinAlgWarning
 
 from .._objective import RidgeProblem, _weighted_mean
+from .._scaling import Rescaling, _max_abs, data_scale
 from ..schedules import as_schedule
 from ._base import IterativeSolver, SolveResult
 
 # Rows of the evenly spaced subsample on which the top eigenvalue of the
-# centered Gram matrix is estimated (Lanczos), at most this many entries.
+# centered Gram matrix is estimated, at most this many entries; also the
+# entries of one row block when the Gram matrix is formed.
 _SUBSAMPLE_ENTRIES = 2**21
-# Up to this many features the Gram matrix of the subsample is formed.
+# Up to this many features the Gram matrix is formed (for any input format);
+# above, the top eigenvalue comes from Lanczos on the implicit operator.
 _SMALL_P = 64
 # Inflation of that estimate when it comes from a subsample.
 _SUBSAMPLE_SAFETY = 1.25
 
 
+def _centered_gram(problem):
+    """``X_c^T S X_c`` in float64, formed from the implicit operator on row blocks.
+
+    Each block of centered rows is ``X[rows] @ I - x_offset`` (exact: products
+    with the identity), so dense, sparse, C or Fortran order and memmaps give
+    the same matrix up to the rounding of the final sums. A block holds at most
+    ``_SUBSAMPLE_ENTRIES`` entries; X is never densified whole.
+    """
+    n, p = problem.n_samples, problem.n_features
+    eye = np.eye(p, dtype=problem.dtype)
+    G = np.zeros((p, p))
+    block = max(1, _SUBSAMPLE_ENTRIES // max(1, p))
+    for start in range(0, n, block):
+        sub = problem.batch(slice(start, min(start + block, n)))
+        C = np.asarray(sub.matvec(eye), dtype=np.float64)
+        if sub.sample_weight is not None:
+            C *= np.sqrt(np.asarray(sub.sample_weight, dtype=np.float64))[:, None]
+        G += C.T @ C
+    return G
+
+
 def _top_eigenvalue(problem):
     """Largest eigenvalue of ``X_c^T S X_c``: from the formed Gram matrix when
-    it is small, else by Lanczos on the implicit operator."""
-    if problem.n_features > _SMALL_P or problem.is_sparse:
+    it is small, else by Lanczos on the implicit operator; either way the same
+    computation for every input format, so the step does not depend on it."""
+    if problem.n_features > _SMALL_P:
         return problem.gram_norm(tol=1e-2)
-    Xc = problem.X - problem.X_offset
-    G = Xc.T @ problem.weighted(Xc)
-    return float(np.linalg.eigvalsh(G)[-1])
+    if problem.n_features == 0:
+        return 0.0
+    return float(np.linalg.eigvalsh(_centered_gram(problem))[-1])
+
+
+def _check_magnitudes(**arrays):
+    """Refuse data whose magnitudes leave the range in which SGD's step size
+    and objective are representable (see :func:`l2gd._scaling.data_scale`)."""
+    for name, A in arrays.items():
+        if data_scale(A) != 1.0:
+            raise ValueError(
+                f"SGD: {name} has entries of magnitude {_max_abs(A):.3g}, too close to the end of "
+                f"the {A.dtype} range for SGD's step size and objective to be "
+                f"representable. Rescale {name} by a power of two (exact), or use "
+                "GDRidgeRegressor.fit or SGD.solve, which do so internally."
+            )
+
+
+def _warn_if_rank_deficient(problem):
+    """``LinAlgWarning`` when a target has ``alpha=0`` and ``S^{1/2} X_c`` is
+    numerically rank deficient (then SGD, whose iterates from zero stay in the
+    row space of ``X_c``, tends to the minimum-norm solution).
+
+    Decided on the column-equilibrated Gram matrix with the closed form's
+    cutoff (``p * eps`` relative) when ``n_features <= 64``; for more features,
+    only the certain case of fewer weighted rows than features is detected.
+    """
+    if not np.any(np.asarray(problem.alpha) == 0):
+        return
+    p = problem.n_features
+    sw = problem.sample_weight
+    n_rows = problem.n_samples if sw is None else int(np.count_nonzero(sw))
+    if p <= _SMALL_P:
+        eps = float(np.finfo(problem.dtype).eps)
+        G = _centered_gram(problem)
+        diag = np.diag(G)
+        # A constant column centers to rounding noise (relative to its
+        # uncentered sum of squares); equilibrated it would look independent.
+        raw = diag + problem.sw_sum * np.asarray(problem.X_offset, dtype=np.float64) ** 2
+        live = diag > problem.n_samples * eps * raw
+        d = np.sqrt(diag[live])
+        evals = np.linalg.eigvalsh(G[np.ix_(live, live)] / np.outer(d, d))
+        cutoff = evals.max(initial=0.0) * p * eps
+        rank = int(np.sum(evals > cutoff))
+        what = f"rank {rank} < {p}"
+    else:
+        rank = min(p, max(0, n_rows - int(problem.fit_intercept)))
+        what = f"rank at most {rank} < {p}: fewer weighted rows than features"
+    if rank < p:
+        warnings.warn(
+            f"Ill-conditioned problem: X_c is numerically singular ({what}) and "
+            "alpha=0; SGD's iterates (from zero) tend to the minimum-norm least-squares "
+            "solution. A positive alpha makes the problem well posed.",
+            LinAlgWarning,
+            stacklevel=3,
+        )
 
 
 def _is_int(x):
@@ -63,6 +143,18 @@ class SGDState:
 
     def copy(self):
         return replace(self, avg=None if self.avg is None else self.avg.copy())
+
+
+def _unscaled_state(state, scaling):
+    """An :class:`SGDState` of a rescaled problem in the user's units."""
+    return replace(
+        state,
+        W=scaling.coef(state.W),
+        avg=None if state.avg is None else scaling.coef(state.avg),
+        x_mean=state.x_mean * scaling.x_scale,
+        y_mean=state.y_mean * scaling.y_scale,
+        safe_step=state.safe_step / scaling.x_scale / scaling.x_scale,
+    )
 
 
 class _Fit:
@@ -158,11 +250,27 @@ class SGD(IterativeSolver):
     (Gower et al., 2019), ``L_b = n (b - 1) / (b (n - 1)) L + (n - b) / (b (n - 1))
     L_max``, where ``L_max = 2 max_i (n s_i ||x_i - x_mean||^2 + alpha) / S``
     bounds one-row batches (exact, from one blockwise pass) and
-    ``L = 2 (lambda_max(X_c^T S X_c) + alpha) / S`` is estimated by Lanczos on
-    an evenly spaced subsample of rows (inflated by 1.25 when subsampled,
-    bracketed by the exact lower bound ``max_i s_i ||x_i - x_mean||^2`` and the
-    trace). If the objective still blows up (a ``learning_rate`` too large), a
-    ``ValueError`` names the learning rate and the safe step.
+    ``L = 2 (lambda_max(X_c^T S X_c) + alpha) / S`` is computed on an evenly
+    spaced subsample of rows (inflated by 1.25 when subsampled, bracketed by
+    the exact lower bound ``max_i s_i ||x_i - x_mean||^2`` and the trace):
+    from the formed Gram matrix up to 64 features, else by Lanczos. Both are
+    the same computation for dense, sparse, C or Fortran ordered and memmapped
+    X, so the same ``random_state`` gives the same iterates (up to rounding)
+    whatever the format. If the objective still blows up (a ``learning_rate``
+    too large), a ``ValueError`` names the learning rate and the safe step.
+
+    **alpha=0.** From zero, the iterates stay in the row space of ``X_c``, so
+    on a rank-deficient design they tend to the minimum-norm least-squares
+    solution, as the closed form returns; ``solve`` then raises a
+    ``LinAlgWarning``. Rank is decided on the column-equilibrated Gram matrix
+    up to 64 features; above, only fewer weighted rows than features is
+    detected. ``partial_fit`` does not check rank (a batch alone says nothing).
+
+    **Magnitudes.** ``solve`` runs data near the ends of the float range
+    (entries beyond ``2**±256`` in float64) in exact power-of-two rescaled
+    units and maps the result back; ``partial_solve`` and :meth:`safe_step`
+    refuse such data with a ``ValueError`` (the state of a stream has one
+    scale).
 
     **Stopping.** ``tol=None`` means 1e-4. An epoch *improves* when the
     objective at the reported coefficients falls by more than ``tol`` relative
@@ -259,7 +367,15 @@ class SGD(IterativeSolver):
         Returns
         -------
         step : float
+
+        Raises
+        ------
+        ValueError
+            When X's magnitudes are too close to the ends of the float range
+            for the step to be representable (:meth:`solve` rescales such
+            data first).
         """
+        _check_magnitudes(X=problem.X)
         n, S = problem.n_samples, problem.sw_sum
         b = min(int(self.batch_size), n)
         penalty = float(np.max(problem.alpha, initial=0.0)) / S
@@ -327,12 +443,38 @@ class SGD(IterativeSolver):
         ``SolveResult.info`` holds ``"t"`` (updates made), ``"state"`` (the
         :class:`SGDState`, from which ``partial_fit`` continues) and, with
         early stopping, ``"validation_scores"`` and ``"best_iteration"``.
+
+        Data near the ends of the float range (see
+        :func:`l2gd._scaling.data_scale`) is solved exactly in power-of-two
+        rescaled units and the result (and state) mapped back, so the same
+        seed gives the same iterates up to the scale.
         """
         self._check_params()
+        scaling = Rescaling.of(problem.X, problem.Y)
+        if scaling.identity:
+            return self._solve(problem, init, tol, max_iter, random_state, verbose)
+        X, Y = scaling.data(problem.X, problem.Y)
+        scaled = RidgeProblem(
+            X,
+            Y,
+            scaling.alpha(problem.alpha),
+            sample_weight=problem.sample_weight,
+            fit_intercept=problem.fit_intercept,
+            X_offset=problem.X_offset / scaling.x_scale,
+            y_offset=problem.y_offset / scaling.y_scale,
+        )
+        init = None if init is None else scaling.scaled_coef(np.asarray(init))
+        result = scaling.result(self._solve(scaled, init, tol, max_iter, random_state, verbose))
+        state = _unscaled_state(result.info["state"], scaling)
+        return replace(result, info={**result.info, "state": state})
+
+    def _solve(self, problem, init, tol, max_iter, random_state, verbose):
+        """:meth:`solve` on data of safe magnitudes."""
         tol = self.default_tol(problem.dtype) if tol is None else tol
         validation = None
         if self.early_stopping:
             problem, validation = self._split(problem, random_state)
+        _warn_if_rank_deficient(problem)
         return super().solve(
             _Fit(problem, validation, tol),
             init=init,
@@ -358,6 +500,13 @@ class SGD(IterativeSolver):
         sw = problem.sample_weight
         if sw is not None and not sw[train].sum() > 0:
             raise ValueError("early_stopping: the training split has zero total sample_weight.")
+        if sw is not None and not sw[val].sum() > 0:
+            raise ValueError(
+                "early_stopping: the validation split (validation_fraction="
+                f"{self.validation_fraction} of the rows, drawn with random_state) has zero "
+                "total sample_weight, so no validation score exists. Use another "
+                "random_state or validation_fraction, or drop the zero-weight rows."
+            )
         train_problem = RidgeProblem(
             problem.X[train],
             problem.Y[train],
@@ -476,6 +625,7 @@ class SGD(IterativeSolver):
             this batch (with its share ``S_batch / S_seen`` of the penalty).
         """
         schedule = self._check_params()
+        _check_magnitudes(X=X, Y=Y)
         n_features, n_targets = X.shape[1], Y.shape[1]
         if state is None:
             state = SGDState(
