@@ -5,90 +5,85 @@ factorizations (``n_features x n_features`` or ``n_samples x n_samples``) run on
 the host with LAPACK, where they are cheap and where condition estimates exist.
 """
 
-import warnings
-
 import numpy as np
 import scipy.linalg as la
 import scipy.sparse as sp
 from scipy.linalg.blas import get_blas_funcs
-from scipy.linalg.lapack import get_lapack_funcs
 from scipy.sparse.linalg import LinearOperator, lsqr
 
 from .._array_api import is_numpy, to_device, to_numpy
+from .._linalg import (
+    FALLBACK_EPS_FACTOR,
+    REFINE_BELOW,
+    GramCholesky,
+    cholesky_rcond,
+    column_scales,
+    eps,
+    extended_dtype,
+    gram_eigh_solve,
+    gram_is_reliable,
+    numerical_rank,
+    orthogonal_ridge,
+    warn_if_singular,
+)
 from .._stats import _BLOCK_BYTES, RidgeStats, _block_rows
 from ._base import Solver, SolveResult
 
 _METHODS = ("auto", "gram", "svd")
 
-# Reciprocal condition numbers (1-norm, of the equilibrated system matrix)
-# below which the Gram route is refined from X, or replaced by an orthogonal
-# method. The Gram route's error is about eps / rcond; an orthogonal method's
-# about eps / sqrt(rcond).
-_REFINE_BELOW = 1e-2
-_FALLBACK_EPS_FACTOR = 1e2
 # Blocks of device arrays (GPU) can be larger than host blocks.
 _DEVICE_BLOCK_BYTES = 32 * _BLOCK_BYTES
+# Refinement steps at most (each one pass over X).
+_MAX_REFINE = 8
+
+# The names the Dask engine imports from here (it should import ``_linalg``).
+_GramSolve = GramCholesky
+_FALLBACK_EPS_FACTOR = FALLBACK_EPS_FACTOR
 
 
-def _eps(dtype):
-    return float(np.finfo(dtype).eps)
+def _warn_singular(alpha, spectrum, cutoff, n_features, what):
+    warn_if_singular(alpha, numerical_rank(spectrum, cutoff), n_features, what, stacklevel=5)
 
 
-def _cholesky_rcond(M):
-    """Upper Cholesky factor of SPD ``M`` and its reciprocal 1-norm condition
-    estimate (LAPACK ``pocon``); ``(None, 0.0)`` when ``M`` is not numerically SPD."""
-    try:
-        c = la.cho_factor(M, lower=False, check_finite=False)
-    except la.LinAlgError:
-        return None, 0.0
-    rc, info = get_lapack_funcs("pocon", dtype=M.dtype)(c[0], np.abs(M).sum(axis=0).max())
-    return c, float(rc) if info == 0 else 0.0
+def _check_finite(W, what):
+    if not np.all(np.isfinite(W)):
+        raise ValueError(
+            f"The closed-form solution overflowed ({what} is not finite): X or y is too "
+            "close to the limits of its dtype's range. Rescale X and y (for example by a "
+            "power of two) or use a wider dtype."
+        )
+    return W
 
 
-class _GramSolve:
-    """Cholesky factorizations of the column-equilibrated ``G + alpha_k I``, one
-    per distinct alpha (host arrays); solves and reports the worst
-    reciprocal condition number."""
-
-    def __init__(self, G, alpha):
-        d = np.sqrt(np.clip(np.diag(G), 0, None))
-        d[d <= 0] = 1.0
-        self.d = d
-        Gs = G / d[:, None] / d[None, :]
-        self.factors = {}
-        self.rcond = np.inf
-        self.alpha = alpha
-        for a in np.unique(alpha):
-            M = Gs.copy()
-            M.flat[:: M.shape[0] + 1] += a / d**2
-            c, rc = _cholesky_rcond(M)
-            self.rcond = min(self.rcond, rc)
-            self.factors[a] = c
-
-    def solve(self, B):
-        W = np.empty_like(B)
-        for a, c in self.factors.items():
-            cols = self.alpha == a
-            W[:, cols] = la.cho_solve(c, B[:, cols] / self.d[:, None], check_finite=False)
-        return W / self.d[:, None]
-
-
-def _eigh_solve(G, B, alpha, what):
-    """Minimum-norm solution of ``(G + alpha_k I) w_k = b_k`` by eigendecomposition."""
-    evals, V = la.eigh(G)
-    cutoff = evals.max(initial=0.0) * G.shape[0] * _eps(G.dtype)
-    _warn_singular(alpha, evals, cutoff, G.shape[0], what)
-    den = evals[:, None] + alpha[None, :]
-    keep = den > cutoff
-    inv = np.where(keep, 1.0 / np.where(keep, den, 1.0), 0.0)
-    return V @ (inv * (V.T @ B))
+def _check_gram_range(G, problem=None):
+    """Refuse a Gram matrix that overflowed or whose entries underflowed (a
+    non-zero diagonal entry below ``tiny / eps``, or, given the ``problem``,
+    a zero one for a column of X that is not zero): no solution from it is
+    right."""
+    _check_finite(G, "the Gram matrix X^T X")
+    diag = np.diag(G)
+    lost = (diag > 0) & (diag < np.finfo(G.dtype).tiny / eps(G.dtype))
+    if problem is not None and np.any(diag == 0):
+        X = problem.X
+        amax = abs(X).max(axis=0).toarray().ravel() if problem.is_sparse else to_numpy(
+            problem.xp.max(problem.xp.abs(X), axis=0)
+        )
+        lost |= (diag == 0) & (np.asarray(amax) > 0)
+    if np.any(lost):
+        raise ValueError(
+            "The Gram matrix X^T X underflowed: X is too close to zero for its dtype "
+            "(sums of squares below the normal range). Rescale X (for example by a power "
+            'of two) or use method="auto" or "svd".'
+        )
 
 
 def solve_from_stats(stats, alpha):
     """Coefficients from :class:`~l2gd.RidgeStats` (no access to X).
 
-    Cholesky of the equilibrated ``xx + alpha I`` when well conditioned,
-    otherwise an eigendecomposition with a minimum-norm pseudo-inverse.
+    Cholesky of the equilibrated ``xx + alpha I`` when reliable
+    (:func:`~l2gd._linalg.gram_is_reliable`), otherwise an eigendecomposition
+    with the rank decided on the equilibrated matrix and a minimum-norm
+    pseudo-inverse (:func:`~l2gd._linalg.gram_eigh_solve`).
 
     Returns
     -------
@@ -98,22 +93,13 @@ def solve_from_stats(stats, alpha):
     G, B = stats.xx, stats.xy
     if G.shape[0] == 0:
         return np.zeros_like(B), "empty"
-    fact = _GramSolve(G, alpha)
-    if fact.rcond >= _FALLBACK_EPS_FACTOR * _eps(G.dtype):
-        return fact.solve(B), "cholesky"
-    return _eigh_solve(G, B, alpha, "the Gram matrix of the statistics"), "eigh"
-
-
-def _warn_singular(alpha, spectrum, cutoff, n_features, what):
-    rank = int(np.sum(spectrum > cutoff))
-    if np.any(alpha == 0) and rank < n_features:
-        warnings.warn(
-            f"Ill-conditioned problem: {what} is numerically singular (rank {rank} < "
-            f"{n_features}) and alpha=0; returning the minimum-norm least-squares "
-            "solution. A positive alpha makes the problem well posed.",
-            la.LinAlgWarning,
-            stacklevel=4,
-        )
+    _check_gram_range(G)
+    _check_finite(B, "X^T y of the statistics")
+    fact = GramCholesky(G, alpha)
+    if gram_is_reliable(fact.rcond, G.dtype):
+        return _check_finite(fact.solve(B), "the solution"), "cholesky"
+    W = gram_eigh_solve(G, B, alpha, "the Gram matrix of the statistics")
+    return _check_finite(W, "the solution"), "eigh"
 
 
 def _gram(problem):
@@ -204,6 +190,7 @@ class ClosedForm(Solver):
             W, method, value = self._primal(problem)
         else:
             W, method = self._dual(problem)
+        _check_finite(to_numpy(W), "the solution")
         if value is None:
             value = problem.value(W)
         if verbose:
@@ -220,29 +207,24 @@ class ClosedForm(Solver):
     def _primal(self, problem):
         xx, xy, yy = _gram(problem)
         alpha = to_numpy(problem.alpha)
-        eps = _eps(xx.dtype)
 
         def device(W):
             return to_device(W, problem.xp, problem.device, problem.dtype)
 
-        fact = _GramSolve(xx, alpha)
-        if fact.rcond < _FALLBACK_EPS_FACTOR * eps and self.method == "auto":
+        fact = GramCholesky(xx, alpha)
+        finite = np.all(np.isfinite(xy)) and np.all(np.isfinite(yy))
+        if self.method == "auto" and not (finite and gram_is_reliable(fact.rcond, xx.dtype)):
             return (*_orthogonal_fallback(problem), None)
         if fact.rcond == 0.0:  # method="gram" on a singular system
-            return device(_eigh_solve(xx, xy, alpha, "X")), "eigh", None
+            _check_gram_range(xx, problem)
+            return device(gram_eigh_solve(xx, xy, alpha, "X")), "eigh", None
         W = fact.solve(xy)
-        if fact.rcond >= _REFINE_BELOW:
+        if fact.rcond >= REFINE_BELOW:
             # The objective from the Gram matrix: no further pass over X.
             quad = np.einsum("ik,ij,jk->k", W, xx, W)
             value = yy - 2.0 * np.einsum("ik,ik->k", W, xy) + quad + alpha * (W * W).sum(0)
             return device(W), "cholesky", float(value.sum())
-        # Corrected normal equations: residual from X, correction from the factor.
-        for _ in range(8):
-            dW = fact.solve(to_numpy(-0.5 * problem.gradient(device(W))))
-            W = W + dW
-            if np.linalg.norm(dW) <= 4 * eps * np.linalg.norm(W):
-                break
-        return device(W), "cholesky+refinement", None
+        return device(_refine(problem, fact, W)), "cholesky+refinement", None
 
     def _dual(self, problem):
         xp = problem.xp
@@ -263,16 +245,17 @@ class ClosedForm(Solver):
         for a in np.unique(alpha):
             M = K.copy()
             M.flat[:: K.shape[0] + 1] += a
-            c, rc = _cholesky_rcond(M)
+            c, rc = cholesky_rcond(M)
             rcond = min(rcond, rc)
             if c is None:
                 break
             cols = alpha == a
             C[:, cols] = la.cho_solve(c, b[:, cols], check_finite=False)
-        if rcond < np.sqrt(_eps(K.dtype)) and self.method == "auto":
+        if rcond < np.sqrt(eps(K.dtype)) and self.method == "auto":
             return _orthogonal_fallback(problem)
         if rcond == 0.0:
-            C = _eigh_solve(K, b, alpha, "the kernel matrix")
+            _check_finite(K, "the kernel matrix X X^T")
+            C = gram_eigh_solve(K, b, alpha, "the kernel matrix")
         C = to_device(C, xp, problem.device, problem.dtype)
         if root is not None:
             C = C * root[:, None]
@@ -320,22 +303,102 @@ def _orthogonal_fallback(problem):
     return _svd_solve(problem), "svd"
 
 
+def _scaled(A, xp):
+    """``A / d`` and the power-of-two column scales ``d`` (host) that bring each
+    column's norm into ``[0.5, 1)``; exact, and safe from overflow: the
+    columns are first scaled by their largest magnitude."""
+    big = column_scales(to_numpy(xp.max(xp.abs(A), axis=0)))
+    A = A / to_device(big, xp, None if is_numpy(xp) else A.device, A.dtype)
+    norms = to_numpy(xp.sqrt(xp.sum(A * A, axis=0)))
+    small = column_scales(norms)
+    A = A / to_device(small, xp, None if is_numpy(xp) else A.device, A.dtype)
+    return A, big * small
+
+
 def _svd_solve(problem):
-    """SVD of ``S^{1/2} X_c`` (a dense copy, in X's namespace); minimum-norm for alpha=0."""
+    """Orthogonal solve on the centered, column-scaled design (a dense copy).
+
+    Householder QR of ``S^{1/2} X_c D^{-1}`` (``D`` the power-of-two column
+    norms, so the QR is that of the unscaled design, exactly) in X's
+    namespace; ``Q^T S^{1/2} y_c`` from it; then, on the host,
+    :func:`~l2gd._linalg.orthogonal_ridge`: the rank decided on the singular
+    values of R (those of the scaled design), the minimum-norm solution in
+    the user's units for ``alpha = 0``.
+    """
     xp = problem.xp
     A = problem.X - problem.X_offset
     b = problem.Yc
     if problem.sample_weight is not None:
         root = xp.sqrt(problem.sample_weight)[:, None]
         A, b = A * root, b * root
-    U, s, Vt = xp.linalg.svd(A, full_matrices=False)
-    s_host = to_numpy(s)
-    cutoff = float(s_host.max(initial=0.0)) * max(A.shape) * _eps(s_host.dtype)
-    _warn_singular(to_numpy(problem.alpha), s_host, cutoff, problem.n_features, "X")
-    keep = s[:, None] > cutoff
-    den = xp.where(keep, s[:, None] ** 2 + problem.alpha[None, :], xp.ones_like(keep, dtype=s.dtype))
-    D = xp.where(keep, s[:, None] / den, xp.zeros_like(den))
-    return Vt.T @ (D * (U.T @ b))
+    A, d = _scaled(A, xp)
+    b, cy = _scaled(b, xp)
+    if is_numpy(xp):
+        Q, R = la.qr(A, mode="economic", overwrite_a=True, check_finite=False)
+    else:
+        Q, R = xp.linalg.qr(A)
+    C = to_numpy(Q.T @ b).astype(np.float64)
+    R = to_numpy(R).astype(np.float64)
+    # Scaling y leaves alpha unchanged (the solution scales with y).
+    alpha = to_numpy(problem.alpha).astype(np.float64)
+    W = orthogonal_ridge(R, C, d, alpha, problem.n_samples, "X") * cy
+    return to_device(W, xp, problem.device, problem.dtype)
+
+
+def _normal_residual(problem, W):
+    """``X_c^T S (y_c - X_c W) - alpha W`` (minus half the gradient), with
+    the residual and the product accumulated in
+    :func:`~l2gd._linalg.extended_dtype` (dense NumPy X; X's dtype otherwise).
+
+    Computed from the raw rows as ``X^T S r - X_offset (1^T S r)`` with
+    ``r = y - X W - b`` and ``b = y_offset - X_offset^T W``, which equals the
+    centered expression exactly for any offsets and involves no centered
+    copy: refinement then converges to the solution of the data as given.
+    One pass over X in row blocks.
+    """
+    if problem.is_sparse or not is_numpy(problem.xp):
+        return -0.5 * to_numpy(problem.gradient(to_device(W, problem.xp, problem.device)))
+    ext = extended_dtype(problem.dtype)
+    We = W.astype(ext)
+    m = problem.X_offset.astype(ext)
+    b = problem.y_offset.astype(ext) - m @ We
+    sw = problem.sample_weight
+    n, p = problem.X.shape
+    rows = _block_rows(p, ext.itemsize, n)
+    XtSr = np.zeros_like(We)
+    total = np.zeros(W.shape[1], dtype=ext)
+    for start in range(0, n, rows):
+        Xb = problem.X[start : start + rows].astype(ext)
+        r = problem.Y[start : start + rows].astype(ext) - Xb @ We - b
+        if sw is not None:
+            r *= sw[start : start + rows, None].astype(ext)
+        XtSr += Xb.T @ r
+        total += r.sum(axis=0)
+    if problem.fit_intercept:
+        XtSr -= m[:, None] * total[None, :]
+    return (XtSr - problem.alpha.astype(ext) * We).astype(np.float64).astype(W.dtype)
+
+
+def _refine(problem, fact, W):
+    """Iterative refinement (corrected normal equations): residuals from X
+    (:func:`_normal_residual`), corrections from the Cholesky factor ``fact``.
+
+    Stops when the next correction, predicted from the observed contraction,
+    is below ``eps * ||W||``, or when a correction stops shrinking (the
+    previous iterate is kept).
+    """
+    tiny = eps(W.dtype)
+    last = np.inf
+    for _ in range(_MAX_REFINE):
+        dW = fact.solve(_normal_residual(problem, W))
+        size = float(np.linalg.norm(dW))
+        if size >= last:
+            break
+        W = W + dW
+        if size * min(1.0, size / last) <= 4 * tiny * float(np.linalg.norm(W)):
+            break
+        last = size
+    return W
 
 
 def _lsqr_solve(problem):
@@ -354,11 +417,11 @@ def _lsqr_solve(problem):
         return problem.rmatvec((np.asarray(r).ravel() * root).reshape(n, 1)).ravel()
 
     op = LinearOperator((n, p), matvec=mv, rmatvec=rmv, dtype=problem.dtype)
-    eps = _eps(problem.dtype)
+    tol = eps(problem.dtype)
     W = np.empty((p, problem.n_targets), dtype=problem.dtype)
     for k, a in enumerate(problem.alpha):
         out = lsqr(
-            op, problem.Yc[:, k] * root, damp=np.sqrt(a), atol=eps, btol=eps, iter_lim=20 * p
+            op, problem.Yc[:, k] * root, damp=np.sqrt(a), atol=tol, btol=tol, iter_lim=20 * p
         )
         W[:, k] = out[0]
     return W
