@@ -1,13 +1,22 @@
-"""``python -m l2gd``: fit every solver and scikit-learn's Ridge, print a comparison,
-then choose alpha by cross-validation with GDRidgeCV, RidgeCV and GridSearchCV.
+"""``python -m l2gd``: fit every l2gd solver, then choose alpha by cross-validation with
+GDRidgeCV; next to scikit-learn's Ridge, RidgeCV and GridSearchCV as references.
 
 By default on scikit-learn's bundled diabetes data (no download); ``--csv FILE
---target COLUMN`` runs on your own numeric CSV file.
+--target COLUMN`` runs on your own numeric CSV file (UTF-8, optionally with a BOM;
+a header row of column names, then one row of numbers per sample). The reference
+fits run when n_samples * n_features <= 200000 (seconds) or with ``--compare``; on
+bigger data GridSearchCV and RidgeCV take minutes, so they are skipped unless asked for.
+Bad input ends with one ``error:`` line on stderr and exit status 2.
 """
 
 import argparse
+import csv
+import io
+import math
+import os
 import sys
 import time
+from typing import NamedTuple
 
 import numpy as np
 from sklearn.linear_model import Ridge, RidgeCV
@@ -19,87 +28,392 @@ from . import GDRidgeRegressor
 from ._cv import GDRidgeCV
 from .solvers import SOLVERS
 
+#: Folds of the demo's k-fold cross-validation and its test split.
+N_FOLDS = 5
+TEST_SIZE = 0.25
+#: Two samples in each test fold, the fewest for which R^2 is defined.
+MIN_ROWS = 2 * N_FOLDS
+#: Above this many values (n_samples * n_features) the reference fits need ``--compare``.
+COMPARE_MAX_VALUES = 200_000
+#: Bytes of the CSV parsed at a time, and the file size from which progress is shown.
+BLOCK_BYTES = 1 << 20
+PROGRESS_BYTES = 1 << 25
 
-def load_csv(path, target):
-    """Read a numeric CSV with a header row; return ``X, y, feature_names``."""
+# The one configuration of NumPy's typed reader, for whole blocks and single lines.
+_LOADTXT = {"delimiter": ",", "quotechar": '"', "comments": None, "ndmin": 2,
+            "dtype": np.float64}
+
+
+class CLIError(SystemExit):
+    """A problem with the user's input: one ``error:`` line on stderr, exit status 2.
+
+    A :class:`SystemExit` (status 2, argparse's convention) whose ``str`` is the message.
+    """
+
+    def __init__(self, message):
+        super().__init__(2)
+        self.message = message
+
+    def __str__(self):
+        return self.message
+
+
+class SolverRow(NamedTuple):
+    """One line of :func:`compare`'s table."""
+
+    name: str
+    fit_seconds: float
+    n_iter: object
+    max_abs_coef_diff: float
+    test_r2: float
+
+
+class CVRow(NamedTuple):
+    """One line of :func:`compare_cv`'s table."""
+
+    method: str
+    cv: str
+    alpha: float
+    best_score: float
+    fit_seconds: float
+
+
+# --------------------------------------------------------------------------- CSV reading
+
+
+def load_csv(path, target, *, block_bytes=BLOCK_BYTES, progress_bytes=PROGRESS_BYTES):
+    """Read a numeric CSV with a header row; return ``X, y, feature_names``.
+
+    The file is parsed ``block_bytes`` at a time by NumPy's typed reader into
+    preallocated float64 arrays, so the peak memory is the data plus one block.
+
+    Parameters
+    ----------
+    path : str
+        A UTF-8 file (a BOM, CRLF line ends and quoted names or numbers are fine).
+    target : str
+        Name of the target column; every other column is a feature.
+    block_bytes : int, default=BLOCK_BYTES
+        Bytes parsed at a time (lines are never split).
+    progress_bytes : int, default=PROGRESS_BYTES
+        Files of at least this size report the rows read so far on stderr.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,)
+    feature_names : list of str
+
+    Raises
+    ------
+    CLIError
+        For a file that cannot be read, a bad header, a non-numeric, empty or
+        non-finite cell, or a row with the wrong number of fields; the message
+        names the line and the column.
+    """
+    with _open_csv(path) as fh:
+        capacity = _count_lines(fh, block_bytes)
+        size = os.fstat(fh.fileno()).st_size
+        blocks = _line_blocks(fh, block_bytes)
+        names, body = _split_header(path, next(blocks, b""))
+        j, features = _column_roles(path, names, target)
+        X, y = np.empty((capacity, len(features))), np.empty(capacity)
+        n_rows, line = 0, 2
+        with _Progress(path, size, enabled=size >= progress_bytes) as progress:
+            for text in _texts(path, body, blocks):
+                data = _parse_block(path, names, text, line)
+                X[n_rows:n_rows + len(data)] = data[:, features]
+                y[n_rows:n_rows + len(data)] = data[:, j]
+                n_rows, line = n_rows + len(data), line + text.count("\n")
+                progress.update(n_rows, fh.tell())
+    return X[:n_rows], y[:n_rows], [names[i] for i in features]
+
+
+def _open_csv(path):
     try:
-        with open(path, encoding="utf-8") as fh:
-            header = fh.readline().strip().split(",")
+        return open(path, "rb")
     except FileNotFoundError:
-        raise SystemExit(f"error: --csv file {path!r} does not exist.") from None
-    names = [h.strip().strip('"') for h in header]
-    if target not in names:
-        raise SystemExit(
-            f"error: --target column {target!r} is not in {path!r}; columns are: "
-            + ", ".join(names)
-        )
+        raise CLIError(f"--csv file {path!r} does not exist.") from None
+    except IsADirectoryError:
+        raise CLIError(f"--csv {path!r} is a directory, not a CSV file.") from None
+    except OSError as exc:
+        raise CLIError(f"cannot read --csv file {path!r}: {exc.strerror}.") from None
+
+
+def _count_lines(fh, block_bytes):
+    """An upper bound on the lines of ``fh`` (LF, CRLF or CR line ends); rewinds it."""
+    lf = cr = 0
+    while raw := fh.read(block_bytes):
+        lf, cr = lf + raw.count(b"\n"), cr + raw.count(b"\r")
+    fh.seek(0)
+    return max(lf, cr) + 1
+
+
+def _line_blocks(fh, block_bytes):
+    """Yield the bytes of ``fh`` in pieces of about ``block_bytes`` that end at a line end."""
+    rest = b""
+    while raw := fh.read(block_bytes):
+        raw = rest + raw
+        # LF, else a CR that cannot be the first half of a CRLF (old Mac files).
+        end = raw.rfind(b"\n") + 1 or raw.rfind(b"\r", 0, len(raw) - 1) + 1
+        rest = raw[end:]
+        if end:
+            yield raw[:end]
+    if rest:
+        yield rest
+
+
+def _decode(path, raw, encoding="utf-8"):
+    """Text of ``raw`` with every line end as ``"\\n"``."""
     try:
-        data = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
-    except ValueError as exc:
-        raise SystemExit(f"error: {path!r} must hold numbers only after its header: {exc}")
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise CLIError(f"--csv file {path!r} is not UTF-8 text ({exc.reason}); save it "
+                       "as UTF-8.") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _texts(path, body, blocks):
+    yield body
+    for raw in blocks:
+        yield _decode(path, raw)
+
+
+def _split_header(path, first_block):
+    """Column names from the first line (BOM dropped, quotes removed) and the rest."""
+    header, _, body = _decode(path, first_block, "utf-8-sig").partition("\n")
+    if not header.strip() and not body.strip():
+        raise CLIError(f"--csv file {path!r} is empty; it needs a header row of column "
+                       "names, then rows of numbers.")
+    if not header.strip():
+        raise CLIError(f"the first line of {path!r} is empty; it must be the header row "
+                       "of column names.")
+    names = [name.strip() for name in next(csv.reader([header], skipinitialspace=True), [])]
+    for k, name in enumerate(names, 1):
+        if not name:
+            raise CLIError(f"column {k} of the header of {path!r} has no name; the first "
+                           "line must name every column.")
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise CLIError(f"{path!r} has duplicate column names: {', '.join(duplicates)}.")
+    return names, body
+
+
+def _column_roles(path, names, target):
+    """Index of the target column and indices of the feature columns."""
+    if target not in names:
+        hint = " (its first line looks like data: a header row is needed)" if all(
+            _is_number(name) for name in names) else ""
+        raise CLIError(f"--target column {target!r} is not in {path!r}{hint}; columns are: "
+                       + ", ".join(names))
+    if len(names) == 1:
+        raise CLIError(f"{path!r} has no feature columns: its only column is the target "
+                       f"{target!r}.")
     j = names.index(target)
-    return np.delete(data, j, axis=1), data[:, j], [n for i, n in enumerate(names) if i != j]
+    return j, [i for i in range(len(names)) if i != j]
 
 
-def compare(X, y, alpha=1.0, random_state=0):
-    """Fit Ridge and every l2gd solver on a standardized train split.
+def _parse_block(path, names, text, first_line):
+    """Rows of ``text`` (lines ``first_line``, ...) as floats; every cell finite."""
+    if not text.strip("\n"):
+        return np.empty((0, len(names)))
+    try:
+        data = np.loadtxt(io.StringIO(text), **_LOADTXT)
+    except ValueError:
+        data = None
+    if data is None or data.shape[1] != len(names):
+        raise CLIError(_first_bad_line(path, names, text, first_line))
+    finite = np.isfinite(data)
+    if not finite.all():
+        row, col = np.argwhere(~finite)[0]
+        line = first_line + [k for k, s in enumerate(text.split("\n")) if s][row]
+        raise CLIError(f"{path!r} line {line}, column {names[col]!r}: {data[row, col]} "
+                       "(l2gd needs finite numbers: no NaN, no infinity, nothing beyond "
+                       "1.8e308).")
+    return data
 
-    Returns a list of rows ``(name, fit_seconds, n_iter, max_abs_coef_diff, test_r2)``.
+
+def _first_bad_line(path, names, text, first_line):
+    """The message for the first line of ``text`` that the typed reader refuses."""
+    for k, line in enumerate(text.split("\n")):
+        problem = _line_problem(line, names) if line else None
+        if problem:
+            return f"{path!r} line {first_line + k}: {problem}"
+    last = first_line + text.count("\n")
+    return f"{path!r} lines {first_line}-{last}: not rows of numbers."
+
+
+def _line_problem(line, names):
+    """What is wrong with one line of data, or None."""
+    fields = next(csv.reader([line], skipinitialspace=True), [])
+    if len(fields) != len(names):
+        return (f"{len(fields)} fields, but the header names {len(names)} columns "
+                f"({', '.join(names)}).")
+    if _is_number_row(line):
+        return None
+    for name, field in zip(names, fields):
+        if not field.strip():
+            return (f"column {name!r} is empty; every cell needs a number (missing "
+                    "values are not supported).")
+        if not _is_number(field):
+            return f"column {name!r} holds {field!r}, which is not a number."
+    return "not a row of numbers."
+
+
+def _is_number_row(line):
+    try:
+        np.loadtxt([line], **_LOADTXT)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_number(field):
+    """Whether the typed reader reads one cell (quotes removed) as a float."""
+    return "," not in field and _is_number_row(field)
+
+
+class _Progress:
+    """Rows read so far, on stderr: in place on a terminal, else each tenth of the file.
+
+    A context manager; silent unless ``enabled``.
+    """
+
+    def __init__(self, path, size, enabled):
+        self.path, self.size, self.enabled = path, max(size, 1), enabled
+        self.tty, self.next_tenth, self.n_rows = sys.stderr.isatty(), 1, 0
+
+    def __enter__(self):
+        self.start = time.perf_counter()
+        return self
+
+    def update(self, n_rows, done):
+        self.n_rows, tenth = n_rows, 10 * done // self.size
+        if self.enabled and done < self.size and (self.tty or tenth >= self.next_tenth):
+            self._say(f"{n_rows} rows ({100 * done // self.size}%)", "\r" if self.tty else "\n")
+            self.next_tenth = tenth + 1
+
+    def __exit__(self, exc_type, exc, tb):
+        if self.enabled and exc_type is None:
+            seconds = time.perf_counter() - self.start
+            self._say(f"{self.n_rows} rows (100%), done in {seconds:.1f} s", "\n")
+        elif self.enabled and self.tty:
+            print(file=sys.stderr)  # end the line before the error message
+
+    def _say(self, what, end):
+        start = "\r" if self.tty else ""
+        print(f"{start}reading {self.path}: {what}", end=end, file=sys.stderr, flush=True)
+
+
+def check_demo_data(path, target, y):
+    """Refuse data the demo cannot fit and score: too few rows or a constant target."""
+    if len(y) < MIN_ROWS:
+        what = ("no data rows after its header" if len(y) == 0 else
+                f"only {len(y)} data row{'s' if len(y) > 1 else ''}")
+        raise CLIError(f"{path!r} has {what}; the demo needs at least {MIN_ROWS} (a "
+                       f"{TEST_SIZE:.0%} test split and {N_FOLDS}-fold cross-validation "
+                       "with two rows per test fold).")
+    if np.ptp(y) == 0:
+        raise CLIError(f"--target column {target!r} is constant ({y[0]:g} in every row): "
+                       "there is nothing to fit and R^2 is undefined.")
+
+
+# ------------------------------------------------------------------------------ the fits
+
+
+def compare(X, y, alpha=1.0, random_state=0, reference=True):
+    """Fit every l2gd solver, then Ridge, on a standardized train split.
+
+    Parameters
+    ----------
+    X, y : ndarray
+        The data; not modified.
+    alpha : float, default=1.0
+        Ridge's penalty.
+    random_state : int, default=0
+        Seed of the split and of the stochastic solvers.
+    reference : bool, default=True
+        Fit scikit-learn's ``Ridge`` too and measure every solver against it (its
+        row comes first); else against l2gd's ``closed_form``.
+
+    Returns
+    -------
+    rows : list of SolverRow
+        ``(name, fit_seconds, n_iter, max_abs_coef_diff, test_r2)``.
     """
     X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=0.25, random_state=random_state
+        X, y, test_size=TEST_SIZE, random_state=random_state
     )
-    scaler = StandardScaler().fit(X_train)
+    # The split made copies: scale them in place.
+    scaler = StandardScaler(copy=False).fit(X_train)
     X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
-    t0 = time.perf_counter()
-    ref = Ridge(alpha=alpha).fit(X_train, y_train)
-    rows = [("sklearn Ridge", time.perf_counter() - t0, "-", 0.0, ref.score(X_test, y_test))]
+    fits = {}
     for name in SOLVERS:
         est = GDRidgeRegressor(alpha=alpha, solver=name, random_state=random_state)
-        t0 = time.perf_counter()
-        est.fit(X_train, y_train)
-        elapsed = time.perf_counter() - t0
-        diff = float(np.max(np.abs(est.coef_ - ref.coef_)))
-        rows.append((f"l2gd {name}", elapsed, est.n_iter_, diff, est.score(X_test, y_test)))
-    return rows
+        fits[f"l2gd {name}"] = _timed(est.fit, X_train, y_train)
+    if reference:
+        fits = {"sklearn Ridge": _timed(Ridge(alpha=alpha).fit, X_train, y_train), **fits}
+    exact = fits["sklearn Ridge" if reference else "l2gd closed_form"][0].coef_
+    return [
+        SolverRow(name, seconds, "-" if isinstance(est, Ridge) else est.n_iter_,
+                  float(np.max(np.abs(est.coef_ - exact))), est.score(X_test, y_test))
+        for name, (est, seconds) in fits.items()
+    ]
 
 
-def format_table(rows):
-    lines = [f"{'solver':<18}{'fit time':>12}{'n_iter_':>9}{'max|coef-Ridge|':>18}{'test R^2':>10}"]
+def _timed(fit, *args):
+    """``(fit(*args), seconds)``."""
+    t0 = time.perf_counter()
+    fitted = fit(*args)
+    return fitted, time.perf_counter() - t0
+
+
+def format_table(rows, against="Ridge"):
+    """:func:`compare`'s rows as text; ``against`` names the coefficients' reference."""
+    diff = f"max|coef-{against}|"
+    width = max(18, len(diff) + 2)
+    lines = [f"{'solver':<18}{'fit time':>12}{'n_iter_':>9}{diff:>{width}}{'test R^2':>10}"]
     for name, sec, n_iter, diff, r2 in rows:
-        lines.append(f"{name:<18}{sec * 1e3:>10.2f}ms{n_iter!s:>9}{diff:>18.2e}{r2:>10.4f}")
+        lines.append(f"{name:<18}{sec * 1e3:>10.2f}ms{n_iter!s:>9}{diff:>{width}.2e}"
+                     f"{r2:>10.4f}")
     return "\n".join(lines)
 
 
-def compare_cv(X, y, n_folds=5, n_alphas=100):
+def compare_cv(X, y, n_folds=N_FOLDS, n_alphas=100, reference=True):
     """Choose alpha in ``Pipeline(StandardScaler(), ...)`` with GDRidgeCV and scikit-learn.
 
-    GDRidgeCV's grid (``n_alphas`` alphas derived from the scaled data, 100
-    by default) is given to RidgeCV and GridSearchCV too. Returns rows ``(method, cv,
-    alpha_, best_score_, fit_seconds)``.
+    GDRidgeCV's grid (``n_alphas`` alphas derived from the scaled data, 100 by
+    default) is given to RidgeCV and GridSearchCV too. l2gd's fits run first; the
+    scikit-learn ones only with ``reference``. Returns a list of :class:`CVRow`
+    ``(method, cv, alpha_, best_score_, fit_seconds)``, in the order l2gd
+    leave-one-out, RidgeCV leave-one-out, l2gd k-fold, GridSearchCV, RidgeCV k-fold.
     """
     folds = KFold(n_folds, shuffle=True, random_state=0)
+    kfold_cv = f"{n_folds}-fold"
 
     def timed(estimator):
-        pipe = make_pipeline(StandardScaler(), estimator)
-        t0 = time.perf_counter()
-        pipe.fit(X, y)
-        return pipe[-1], time.perf_counter() - t0
+        pipe, seconds = _timed(make_pipeline(StandardScaler(), estimator).fit, X, y)
+        return pipe[-1], seconds
 
     loo, loo_s = timed(GDRidgeCV(alphas=n_alphas))
     alphas = loo.alphas_
-    ref_loo, ref_loo_s = timed(RidgeCV(alphas=alphas))
     kfold, kfold_s = timed(GDRidgeCV(alphas=alphas, cv=folds))
+    rows = [CVRow("l2gd GDRidgeCV()", "leave-one-out", loo.alpha_, loo.best_score_, loo_s),
+            CVRow("l2gd GDRidgeCV", kfold_cv, kfold.alpha_, kfold.best_score_, kfold_s)]
+    if not reference:
+        return rows
+    ref_loo, ref_loo_s = timed(RidgeCV(alphas=alphas))
     grid, grid_s = timed(GridSearchCV(Ridge(), {"alpha": alphas}, cv=folds))
     ref_kfold, ref_kfold_s = timed(RidgeCV(alphas=alphas, cv=folds))
     return [
-        ("l2gd GDRidgeCV()", "leave-one-out", loo.alpha_, loo.best_score_, loo_s),
-        ("sklearn RidgeCV", "leave-one-out", ref_loo.alpha_, ref_loo.best_score_, ref_loo_s),
-        ("l2gd GDRidgeCV", f"{n_folds}-fold", kfold.alpha_, kfold.best_score_, kfold_s),
-        ("sklearn GridSearchCV(Ridge)", f"{n_folds}-fold", grid.best_params_["alpha"],
-         grid.best_score_, grid_s),
-        ("sklearn RidgeCV", f"{n_folds}-fold", ref_kfold.alpha_, ref_kfold.best_score_,
-         ref_kfold_s),
+        rows[0],
+        CVRow("sklearn RidgeCV", "leave-one-out", ref_loo.alpha_, ref_loo.best_score_,
+              ref_loo_s),
+        rows[1],
+        CVRow("sklearn GridSearchCV(Ridge)", kfold_cv, grid.best_params_["alpha"],
+              grid.best_score_, grid_s),
+        CVRow("sklearn RidgeCV", kfold_cv, ref_kfold.alpha_, ref_kfold.best_score_,
+              ref_kfold_s),
     ]
 
 
@@ -110,30 +424,80 @@ def format_cv_table(rows):
     return "\n".join(lines)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m l2gd", description=__doc__)
+# ------------------------------------------------------------------------ command line
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors as one ``error:`` line (:class:`CLIError`)."""
+
+    def error(self, message):
+        raise CLIError(f"{message} (see {self.prog} --help).")
+
+
+def _alpha(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
+    return value
+
+
+def _parser():
+    parser = _Parser(prog="python -m l2gd", description=__doc__,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--csv", help="numeric CSV file with a header row")
     parser.add_argument("--target", help="name of the target column in --csv")
-    parser.add_argument("--alpha", type=float, default=1.0, help="penalty (Ridge's alpha)")
-    args = parser.parse_args(argv)
-    if (args.csv is None) != (args.target is None):
-        parser.error("--csv and --target go together")
-    if args.csv:
-        X, y, _ = load_csv(args.csv, args.target)
-        source = f"{args.csv} (target {args.target!r})"
-    else:
-        from sklearn.datasets import load_diabetes
+    parser.add_argument("--alpha", type=_alpha, default=1.0,
+                        help="penalty (Ridge's alpha), a finite number >= 0; default 1.0")
+    parser.add_argument(
+        "--compare", action=argparse.BooleanOptionalAction, default=None,
+        help="also fit scikit-learn's Ridge, RidgeCV and GridSearchCV as references "
+        f"(default: only when n_samples * n_features <= {COMPARE_MAX_VALUES}; on "
+        "bigger data they take minutes)")
+    return parser
 
-        X, y = load_diabetes(return_X_y=True)
-        source = "scikit-learn's diabetes data"
-    print(f"l2gd vs scikit-learn Ridge on {source}: {X.shape[0]} samples, "
-          f"{X.shape[1]} features, alpha={args.alpha}\n")
-    print(format_table(compare(X, y, alpha=args.alpha)))
+
+def main(argv=None):
+    """Run the demo; return 0, or raise :class:`CLIError` (status 2) for bad input."""
+    try:
+        args = _parser().parse_args(argv)
+        if (args.csv is None) != (args.target is None):
+            raise CLIError("--csv and --target go together (see python -m l2gd --help).")
+        if args.csv:
+            X, y, _ = load_csv(args.csv, args.target)
+            check_demo_data(args.csv, args.target, y)
+            source = f"{args.csv} (target {args.target!r})"
+        else:
+            from sklearn.datasets import load_diabetes
+
+            X, y = load_diabetes(return_X_y=True)
+            source = "scikit-learn's diabetes data"
+    except CLIError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise
+    _demo(X, y, source, args.alpha, args.compare)
+    return 0
+
+
+def _demo(X, y, source, alpha, compare_flag):
+    n_samples, n_features = X.shape
+    reference = (n_samples * n_features <= COMPARE_MAX_VALUES if compare_flag is None
+                 else compare_flag)
+    print(f"{'l2gd vs scikit-learn Ridge' if reference else 'l2gd'} on {source}: "
+          f"{n_samples} samples, {n_features} features, alpha={alpha}\n")
+    if not reference:
+        why = ("--no-compare" if compare_flag is False else
+               f"{n_samples} x {n_features} values > {COMPARE_MAX_VALUES}")
+        print(f"scikit-learn's reference fits (Ridge, RidgeCV, GridSearchCV) skipped "
+              f"({why}); pass --compare to run them.\n")
+    rows = compare(X, y, alpha=alpha, reference=reference)
+    print(format_table(rows, against="Ridge" if reference else "closed_form"), flush=True)
     print("\nChoosing alpha by cross-validation in Pipeline(StandardScaler(), ...) over "
           "GDRidgeCV's default grid of 100 alphas (best_score_: minus the mean squared "
           "leave-one-out error, or the mean R^2 over folds):\n")
-    print(format_cv_table(compare_cv(X, y)))
-    return 0
+    print(format_cv_table(compare_cv(X, y, reference=reference)))
 
 
 if __name__ == "__main__":
