@@ -52,5 +52,10 @@ def exact_ridge(X, y, alpha, sample_weight=None, fit_intercept=True):
 
 
 def rel_err(a, b):
+    """``||a - b|| / ||b||``, computed without overflow or underflow at any scale."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    scale = max(float(np.max(np.abs(b), initial=0.0)), float(np.max(np.abs(a), initial=0.0)))
+    if scale == 0.0:
+        return 0.0
+    a, b = a / scale, b / scale
     return np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-300)
