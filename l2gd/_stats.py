@@ -78,6 +78,40 @@ def _sparse_moments(X, Y, sample_weight, x_mean, y_mean, sw_sum):
     return xx, xy, yy
 
 
+def combine_means(sw_a, means_a, sw_b, means_b):
+    """The pairwise update of weighted means (Chan, Golub and LeVeque), stated once.
+
+    ``means_a`` and ``means_b`` are tuples of arrays (e.g. the x and y means).
+    Returns ``(S, means, c, d)``: the total weight ``S = sw_a + sw_b``, the
+    merged means, and ``c = sw_a sw_b / S`` and the differences ``d = means_b -
+    means_a`` such that the centered cross moments of the union of two sets of
+    rows are ``M_a + M_b + c * d_u d_v^T`` for any two of the quantities. With
+    zero weight on one side, the other side's means and ``c = 0``.
+    """
+    S = sw_a + sw_b
+    d = tuple(mb - ma for ma, mb in zip(means_a, means_b))
+    if sw_a <= 0 or sw_b <= 0:
+        return S, (means_b if sw_a <= 0 else means_a), 0.0, d
+    means = tuple(ma + db * (sw_b / S) for ma, db in zip(means_a, d))
+    return S, means, sw_a * sw_b / S, d
+
+
+def remove_means(sw_total, mean_total, sw_part, mean_part):
+    """The inverse of :func:`combine_means`: the rest ``r`` of a total ``t`` after
+    removing a part ``q``.
+
+    Returns ``(S_r, mean_r, c, d)`` with the centered moments of the rest equal
+    to ``M_t - M_q - c * d d^T`` (``c = S_r S_q / S_t``, ``d = mean_q - mean_r``).
+    """
+    S = sw_total - sw_part
+    if sw_part <= 0:
+        zeros = tuple(np.zeros_like(m) for m in mean_total)
+        return S, mean_total, 0.0, zeros
+    mean = tuple((sw_total * mt - sw_part * mq) / S for mt, mq in zip(mean_total, mean_part))
+    d = tuple(mq - mr for mq, mr in zip(mean_part, mean))
+    return S, mean, S * sw_part / sw_total, d
+
+
 class RidgeStats:
     """Sufficient statistics of a weighted ridge problem, mergeable across batches.
 
@@ -227,24 +261,81 @@ class RidgeStats:
                 "Cannot merge statistics of different shapes: "
                 f"{self.xy.shape} (n_features, n_targets) and {other.xy.shape}."
             )
-        S = self.sw_sum + other.sw_sum
         xx = self.xx + other.xx
         xy = self.xy + other.xy
         yy = self.yy + other.yy
-        x_mean, y_mean = self.x_mean, self.y_mean
-        if self.fit_intercept and self.sw_sum > 0 and other.sw_sum > 0:
-            dx = other.x_mean - self.x_mean
-            dy = other.y_mean - self.y_mean
-            c = self.sw_sum * other.sw_sum / S
-            xx += c * np.outer(dx, dx)
-            xy += c * np.outer(dx, dy)
-            yy += c * dy**2
-            x_mean = self.x_mean + dx * (other.sw_sum / S)
-            y_mean = self.y_mean + dy * (other.sw_sum / S)
-        elif self.sw_sum == 0:
-            x_mean, y_mean = other.x_mean, other.y_mean
+        if self.fit_intercept:
+            S, (x_mean, y_mean), c, (dx, dy) = combine_means(
+                self.sw_sum, (self.x_mean, self.y_mean), other.sw_sum, (other.x_mean, other.y_mean)
+            )
+            if c > 0:
+                xx += c * np.outer(dx, dx)
+                xy += c * np.outer(dx, dy)
+                yy += c * dy**2
+        else:
+            S, x_mean, y_mean = self.sw_sum + other.sw_sum, self.x_mean, self.y_mean
         return RidgeStats(
             S, x_mean, y_mean, xx, xy, yy, self.n_samples + other.n_samples, self.fit_intercept
+        )
+
+    def subtract(self, part):
+        """The statistics of the rows of ``self`` that are not in ``part`` (the
+        inverse of :meth:`merge`; cross-validation's training folds).
+
+        Parameters
+        ----------
+        part : RidgeStats
+            Statistics of a subset of the rows of ``self``.
+
+        Returns
+        -------
+        rest : RidgeStats
+
+        Raises
+        ------
+        ValueError
+            When the remaining rows have zero total weight.
+        """
+        if not self.sw_sum - part.sw_sum > 0:
+            raise ValueError(
+                "sample_weight sums to zero on the remaining rows (a training set of a "
+                "split); every training set needs positive total weight."
+            )
+        xx, xy, yy = self.xx - part.xx, self.xy - part.xy, self.yy - part.yy
+        if self.fit_intercept:
+            S, (x_mean, y_mean), c, (dx, dy) = remove_means(
+                self.sw_sum, (self.x_mean, self.y_mean), part.sw_sum, (part.x_mean, part.y_mean)
+            )
+            if c > 0:
+                xx = xx - c * np.outer(dx, dx)
+                xy = xy - c * np.outer(dx, dy)
+                yy = yy - c * dy**2
+        else:
+            S, x_mean, y_mean = self.sw_sum - part.sw_sum, self.x_mean, self.y_mean
+        return RidgeStats(
+            S, x_mean, y_mean, xx, xy, yy, self.n_samples - part.n_samples, self.fit_intercept
+        )
+
+    def uncentered(self):
+        """The same rows' statistics for a model without intercept (moments about 0).
+
+        Returns
+        -------
+        stats : RidgeStats
+            With ``fit_intercept=False``; ``self`` if it already is.
+        """
+        if not self.fit_intercept:
+            return self
+        S, m, ym = self.sw_sum, self.x_mean, self.y_mean
+        return RidgeStats(
+            S,
+            np.zeros_like(m),
+            np.zeros_like(ym),
+            self.xx + S * np.outer(m, m),
+            self.xy + S * np.outer(m, ym),
+            self.yy + S * ym**2,
+            self.n_samples,
+            False,
         )
 
     def objective(self, W, alpha):

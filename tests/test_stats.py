@@ -87,3 +87,35 @@ def test_objective_from_stats_equals_objective_from_data():
     problem = RidgeProblem(X, y, alpha, sample_weight=sw)
     assert np.isclose(st.objective(W, alpha).sum(), problem.value(W), rtol=1e-10)
     assert np.allclose(st.intercept(W), problem.intercept(W))
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_subtract_is_the_inverse_of_merge(weighted):
+    # The rest's statistics equal those computed directly from the rest's rows.
+    rng = np.random.default_rng(3)
+    X, y = rng.standard_normal((90, 4)) + 5.0, rng.standard_normal((90, 2))
+    sw = rng.uniform(0.5, 2, 90) if weighted else None
+    whole = RidgeStats.from_batch(X, y, sw)
+    part = RidgeStats.from_batch(X[:30], y[:30], None if sw is None else sw[:30])
+    rest = whole.subtract(part)
+    direct = RidgeStats.from_batch(X[30:], y[30:], None if sw is None else sw[30:])
+    for attr in ("x_mean", "y_mean", "xx", "xy", "yy"):
+        np.testing.assert_allclose(getattr(rest, attr), getattr(direct, attr), atol=1e-10)
+    assert rest.sw_sum == pytest.approx(direct.sw_sum) and rest.n_samples == 60
+
+
+def test_subtract_to_zero_weight_raises():
+    X, y = np.ones((4, 2)), np.ones(4)
+    stats = RidgeStats.from_batch(X, y)
+    with pytest.raises(ValueError, match="zero"):
+        stats.subtract(stats)
+
+
+def test_uncentered_equals_statistics_without_intercept():
+    rng = np.random.default_rng(4)
+    X, y, sw = rng.standard_normal((40, 3)) + 2.0, rng.standard_normal(40), rng.uniform(1, 2, 40)
+    moved = RidgeStats.from_batch(X, y, sw).uncentered()
+    direct = RidgeStats.from_batch(X, y, sw, fit_intercept=False)
+    assert not moved.fit_intercept
+    for attr in ("xx", "xy", "yy"):
+        np.testing.assert_allclose(getattr(moved, attr), getattr(direct, attr), rtol=1e-12)
