@@ -3,10 +3,10 @@ GDRidgeCV; next to scikit-learn's Ridge, RidgeCV and GridSearchCV as references.
 
 By default on scikit-learn's bundled diabetes data (no download); ``--csv FILE
 --target COLUMN`` runs on your own numeric CSV file (UTF-8, optionally with a BOM;
-a header row of column names, then one row of numbers per sample). The reference
-fits run when n_samples * n_features <= 200000 (seconds) or with ``--compare``; on
-bigger data GridSearchCV and RidgeCV take minutes, so they are skipped unless asked for.
-Bad input ends with one ``error:`` line on stderr and exit status 2.
+a header row of column names, then one row of numbers per sample). l2gd's fits run
+and print first; the reference fits run on small data only, unless ``--compare`` asks
+for them (on big data GridSearchCV and RidgeCV take minutes). Bad input ends with one
+``error:`` line on stderr and exit status 2.
 """
 
 import argparse
@@ -462,9 +462,10 @@ def _parser():
 def main(argv=None):
     """Run the demo; return 0, or raise :class:`CLIError` (status 2) for bad input."""
     try:
-        args = _parser().parse_args(argv)
+        parser = _parser()
+        args = parser.parse_args(argv)
         if (args.csv is None) != (args.target is None):
-            raise CLIError("--csv and --target go together (see python -m l2gd --help).")
+            parser.error("--csv and --target go together")
         if args.csv:
             X, y, _ = load_csv(args.csv, args.target)
             check_demo_data(args.csv, args.target, y)
