@@ -10,6 +10,7 @@ from scipy.linalg import LinAlgWarning
 
 from .._objective import RidgeProblem, _weighted_mean
 from .._scaling import Rescaling, _max_abs, data_scale
+from .._scores import r2_scores
 from ..schedules import as_schedule
 from ._base import IterativeSolver, SolveResult
 
@@ -169,17 +170,6 @@ class _Fit:
         self.xp, self.device = problem.xp, problem.device
         self.n_features = problem.n_features
         self.n_targets = problem.n_targets
-
-
-def _r2(Y, P, sample_weight):
-    """Weighted R^2 averaged over targets, as sklearn's ``r2_score``."""
-    w = np.ones(Y.shape[0], dtype=Y.dtype) if sample_weight is None else sample_weight
-    mean = (w @ Y) / w.sum()
-    num = w @ (Y - P) ** 2
-    den = w @ (Y - mean) ** 2
-    safe = np.where(den > 0, den, 1.0)
-    scores = np.where(den > 0, 1.0 - num / safe, np.where(num > 0, 0.0, 1.0))
-    return float(np.mean(scores))
 
 
 class SGD(IterativeSolver):
@@ -545,7 +535,7 @@ class SGD(IterativeSolver):
     def _score(self, fit, W):
         Xv, Yv, swv = fit.validation
         P = np.asarray(Xv @ W) + fit.problem.intercept(W)
-        return _r2(Yv, P, swv)
+        return float(r2_scores(Yv, P, swv, per_target=False))
 
     def _step(self, fit, state):
         problem, sgd = fit.problem, state.sgd
