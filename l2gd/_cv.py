@@ -24,10 +24,12 @@ precomputed ``n_samples x rank`` matrix ``X_c V``.
 import copy
 import inspect
 import warnings
+from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
 import scipy.linalg as la
+import scipy.sparse as sp
 from sklearn import get_config
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.metrics import check_scoring, get_scorer, get_scorer_names
@@ -38,9 +40,11 @@ from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, proces
 from sklearn.utils.parallel import Parallel, delayed
 
 from . import _dask
+from ._array_api import float_dtypes, to_numpy
 from ._compat import HasMethods, Interval, StrOptions, _fit_context, validate_data
 from ._objective import RidgeProblem
 from ._ridge import GDRidgeRegressor, linear_predict
+from ._scaling import Rescaling
 from ._stats import RidgeStats
 from ._validation import ACCEPT_SPARSE, FLOAT_DTYPES, as_2d_targets, check_sample_weight
 from .solvers import SOLVERS, ClosedForm
@@ -48,6 +52,11 @@ from .solvers._closed_form import _kernel
 
 #: Relative ends of the grid that ``alphas=<int>`` builds (see :func:`alpha_grid`).
 GRID_LOW, GRID_HIGH = 1e-6, 1e3
+
+#: Largest relative error of ``L + alpha`` (eigenvalue error over shifted
+#: eigenvalue) at which the spectral path is used; beyond it, alpha is solved
+#: on its own (see :meth:`_Spectrum.accurate`).
+_SPECTRAL_RTOL = 1e-8
 
 # Arrays of predictions for a chunk of alphas are kept below about this many
 # elements (or the size of the data they are computed from, if larger).
@@ -130,12 +139,18 @@ def _alpha_grid(problem, n_alphas):
 
 def _check_alphas(alphas, *, positive):
     """A validated 1-D float64 array of alphas (user order kept)."""
+    message = f"alphas must be an int or an array of real numbers, got {alphas!r}."
     if isinstance(alphas, str):
-        raise TypeError(f"alphas must be an int or an array of floats, got {alphas!r}.")
+        raise TypeError(message)
     try:
-        arr = np.asarray(alphas, dtype=np.float64)
+        arr = np.asarray(to_numpy(alphas))
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"alphas must be an int or an array of floats, got {alphas!r}.") from exc
+        raise TypeError(message) from exc
+    if arr.dtype.kind not in "iuf" and not (
+        arr.dtype.kind == "O" and all(isinstance(a, Real) for a in arr.ravel())
+    ):
+        raise TypeError(message)  # strings, booleans, complex, objects: as RidgeCV
+    arr = arr.astype(np.float64)
     arr = arr.reshape(-1) if arr.ndim == 0 else arr
     if arr.ndim != 1:
         raise ValueError(f"alphas must be 1-D, got an array of shape {arr.shape}.")
@@ -204,50 +219,214 @@ class _Spectrum:
     ``X_c^T S X_c = V diag(L) V^T`` restricted to its numerical range
     (``L > cutoff``); ``P = V^T X_c^T S y_c``. Then
     ``w(alpha) = V (P / (L + alpha))`` and ``b = y_mean - x_mean @ w``.
-    ``null`` (kernel route only) holds, for leave-one-out, the squared row
-    norms of the kernel's null-space eigenvectors and the projection of
-    ``S^{1/2} y_c`` on that null space, computed directly for accuracy.
+
+    The eigenvalues carry an absolute error of about ``error = eps * dim *
+    L_max``; :meth:`accurate` says for which alphas that error is negligible
+    next to ``L + alpha`` in every direction (``floor`` is the smallest
+    eigenvalue). ``kernel`` (kernel route only) holds what leave-one-out
+    needs in the weighted sample space (see :class:`_KernelParts`).
     """
 
-    def __init__(self, V, L, P, x_mean, y_mean, null=None):
+    def __init__(self, V, L, P, x_mean, y_mean, *, error=0.0, floor=0.0, kernel=None):
         self.V, self.L, self.P = V, L, P
         self.x_mean, self.y_mean = x_mean, y_mean
-        self.null = null
+        self.error, self.floor = error, floor
+        self.kernel = kernel
 
     @classmethod
     def from_stats(cls, stats):
         L, V = la.eigh(stats.xx, check_finite=False)
-        keep = L > _cutoff(L)
+        error, floor = _cutoff(L), max(float(L.min(initial=0.0)), 0.0)
+        keep = L > error
         V, L = V[:, keep], L[keep]
-        return cls(V, L, V.T @ stats.xy, stats.x_mean, stats.y_mean)
+        return cls(V, L, V.T @ stats.xy, stats.x_mean, stats.y_mean, error=error, floor=floor)
 
     @classmethod
     def from_problem(cls, problem):
         if problem.n_features <= problem.n_samples:
-            stats = RidgeStats._from_problem(problem)
-            return cls.from_stats(stats)
-        # Wide: eigendecomposition of the kernel S^1/2 X_c X_c^T S^1/2 = U L U^T,
-        # so that X_c^T S X_c = V L V^T with V = X_c^T S^1/2 U L^-1/2.
-        L, U = la.eigh(_kernel(problem), check_finite=False)
-        keep = L > _cutoff(L)
+            return cls.from_stats(RidgeStats._from_problem(problem))
+        # Wide: eigendecomposition of the kernel S^1/2 X_c X_c^T S^1/2 = U L U^T
+        # (deflated of the intercept's null direction), so that
+        # X_c^T S X_c = V L V^T with V = X_c^T S^1/2 U L^-1/2.
         root = _root_weights(problem)
+        K = _kernel(problem)
+        if problem.fit_intercept:
+            K, Q = deflate_intercept(K, root)
+        L, U = la.eigh(K, check_finite=False)
+        if problem.fit_intercept:
+            U = Q @ U
+        error, floor = _cutoff(L), max(float(L.min(initial=0.0)), 0.0)
+        keep = L > error
         Ys = problem.Yc * root[:, None]
         Uk, Lk, Ud = U[:, keep], L[keep], U[:, ~keep]
         sl = np.sqrt(Lk)
         V = problem.rmatvec(Uk * root[:, None]) / sl
         P = sl[:, None] * (Uk.T @ Ys)
-        null = (np.einsum("ij,ij->i", Ud, Ud), Ud @ (Ud.T @ Ys))
-        return cls(V, Lk, P, problem.X_offset, problem.y_offset, null=null)
+        kernel = _KernelParts(Uk, np.einsum("ij,ij->i", Ud, Ud), Ud @ (Ud.T @ Ys))
+        return cls(
+            V, Lk, P, problem.X_offset, problem.y_offset, error=error, floor=floor, kernel=kernel
+        )
+
+    def accurate(self, alphas):
+        """Whether the spectral solution is accurate at each alpha: the eigenvalue
+        error is below ``_SPECTRAL_RTOL`` times ``L + alpha`` for every ``L``."""
+        return self.error <= _SPECTRAL_RTOL * (np.asarray(alphas) + self.floor)
 
     def coefs(self, alphas):
         """Coefficients of shape (n_alphas, n_features, n_targets)."""
         r, k = self.P.shape
-        scaled = self.P[:, None, :] / (self.L[:, None, None] + alphas[None, :, None])
-        W = self.V @ scaled.reshape(r, -1)
-        return np.ascontiguousarray(W.reshape(-1, len(alphas), k).transpose(1, 0, 2))
+        scaled = self.P[:, None, :] * _inverse_shift(self.L, alphas)[:, :, None]
+        W = self.V @ scaled.reshape(r, len(alphas) * k)
+        return np.ascontiguousarray(W.reshape(len(self.V), len(alphas), k).transpose(1, 0, 2))
 
     def intercepts(self, W):
         return self.y_mean - np.einsum("j,ajk->ak", self.x_mean, W)
+
+
+@dataclass(frozen=True)
+class _KernelParts:
+    """Leave-one-out pieces of the kernel route, in the weighted sample space.
+
+    ``U``: the kept eigenvectors (orthogonal to ``S^{1/2} 1`` with an
+    intercept); ``q``: squared row norms of the other eigenvectors of the
+    deflated kernel (``1 - h_i - s_i / S`` at ``alpha = 0``, computed without
+    cancellation); ``r0``: the projection of ``S^{1/2} y_c`` on them (the
+    weighted least-squares residual).
+    """
+
+    U: np.ndarray
+    q: np.ndarray
+    r0: np.ndarray
+
+
+def deflate_intercept(K, u):
+    """The centered kernel restricted to the complement of its null vector ``u``.
+
+    With an intercept the kernel ``K = S^{1/2} X_c X_c^T S^{1/2}`` has the exact
+    null vector ``u = S^{1/2} 1``; computed, its eigenvalue is rounding
+    noise that would pass for data. ``Q`` (``n x (n - 1)``, orthonormal
+    columns orthogonal to ``u``: a Householder reflector's last columns)
+    removes it exactly: ``K = Q (Q^T K Q) Q^T``.
+
+    Parameters
+    ----------
+    K : ndarray of shape (n, n)
+        Symmetric kernel with ``K u = 0`` in exact arithmetic.
+    u : ndarray of shape (n,)
+        The null vector (non-zero).
+
+    Returns
+    -------
+    Kd : ndarray of shape (n - 1, n - 1)
+        ``Q^T K Q``, symmetric.
+    Q : ndarray of shape (n, n - 1)
+    """
+    v = np.asarray(u, dtype=K.dtype) / np.linalg.norm(u)
+    h = v.copy()
+    h[0] += 1.0 if v[0] >= 0 else -1.0  # H v = -sign(v_0) e_0, no cancellation
+    Q = np.eye(len(v), dtype=K.dtype)[:, 1:] - (2.0 / (h @ h)) * np.outer(h, h[1:])
+    Kd = Q.T @ K @ Q
+    return (Kd + Kd.T) / 2.0, Q
+
+
+def _inverse_shift(L, alphas):
+    """``1 / (L + alpha)`` of shape (rank, n_alphas); 0 for an infinite alpha."""
+    return 1.0 / (L[:, None] + np.asarray(alphas, dtype=np.float64)[None, :])
+
+
+def _shrinkage(L, alphas):
+    """``alpha / (L + alpha)`` of shape (rank, n_alphas), finite for alpha = 0 or inf."""
+    with np.errstate(divide="ignore"):
+        return 1.0 / (1.0 + L[:, None] / np.asarray(alphas, dtype=np.float64)[None, :])
+
+
+class _StatsFits:
+    """Exact fits per alpha from statistics only: Cholesky of ``G + alpha I``
+    scaled to a unit diagonal (``D = diag(sqrt(diag(G) + alpha))``), accurate
+    for columns of any scales; a pseudo-inverse from an eigendecomposition
+    when the scaled matrix is numerically singular."""
+
+    def __init__(self, stats):
+        self.stats = stats
+
+    def coef(self, alpha):
+        G, B = self.stats.xx, self.stats.xy
+        d = np.sqrt(np.clip(np.diag(G), 0.0, None) + alpha)
+        d[~(d > 0)] = 1.0
+        M = G / d[:, None] / d[None, :]
+        M.flat[:: M.shape[0] + 1] += alpha / d**2
+        try:
+            return la.cho_solve(la.cho_factor(M), B / d[:, None], check_finite=False) / d[:, None]
+        except la.LinAlgError:
+            m, V = la.eigh(M, check_finite=False)
+            keep = m > _cutoff(m)
+            F = V[:, keep] / np.sqrt(m[keep])
+            return F @ (F.T @ (B / d[:, None])) / d[:, None]
+
+
+class _DataFits:
+    """Exact fits per alpha from the data, by orthogonal factorizations.
+
+    One QR factorization of the column-scaled weighted design
+    ``S^{1/2} X_c D^{-1} = Q R`` (``D`` the column norms); for each alpha,
+    least squares on ``[R; sqrt(alpha) D^{-1}]`` by a second QR,
+    ``= Q_a R_a``. Both are column-scaling invariant and do not square the
+    condition number, so the fits are accurate where the spectral path is
+    not (columns of very different scales, tiny alphas). The hat diagonal
+    ``h_i = s_i x_ci^T (G + alpha I)^-1 x_ci`` is the squared column norms of
+    ``R_a^{-T} R^T Q^T``.
+    """
+
+    def __init__(self, problem):
+        X = problem.X.toarray() if problem.is_sparse else problem.X
+        root = _root_weights(problem)
+        self.Xc = np.asarray(X, dtype=np.float64) - problem.X_offset
+        A = self.Xc * root[:, None]
+        d = np.linalg.norm(A, axis=0)
+        d[~(d > 0)] = 1.0
+        self.d = d
+        self.Q, self.R = la.qr(A / d, mode="economic", check_finite=False)
+        self.c = self.Q.T @ (problem.Yc * root[:, None])
+
+    def _factor(self, alpha):
+        M = np.vstack([self.R, np.diag(np.sqrt(alpha) / self.d)])
+        Qa, Ra = la.qr(M, mode="economic", check_finite=False)
+        diag = np.abs(np.diag(Ra))
+        if not diag.min(initial=np.inf) > _cutoff(diag):  # alpha = 0, rank deficient
+            Ra_pinv = np.linalg.pinv(Ra)
+            return Qa, (lambda B: Ra_pinv @ B), (lambda B: Ra_pinv.T @ B)
+        return (
+            Qa,
+            lambda B: la.solve_triangular(Ra, B, check_finite=False),
+            lambda B: la.solve_triangular(Ra, B, trans="T", check_finite=False),
+        )
+
+    def coef(self, alpha):
+        Qa, solve, _ = self._factor(alpha)
+        return solve(Qa[: len(self.R)].T @ self.c) / self.d[:, None]
+
+    def coef_and_hat(self, alpha):
+        """Coefficients and the hat diagonal ``h`` (without the intercept's term)."""
+        Qa, solve, solve_t = self._factor(alpha)
+        T = solve_t(self.R.T @ self.Q.T)  # (p, n)
+        return solve(Qa[: len(self.R)].T @ self.c) / self.d[:, None], np.einsum("ji,ji->i", T, T)
+
+
+def _path(spectrum, alphas, fits, fit_intercept):
+    """Coefficients and intercepts for every alpha: from the spectrum where it is
+    accurate (:meth:`_Spectrum.accurate`), by an exact fit per alpha elsewhere.
+
+    ``fits`` is a function returning :class:`_DataFits` or :class:`_StatsFits`
+    (called only if some alpha needs it).
+    """
+    W = spectrum.coefs(alphas)
+    inaccurate = np.flatnonzero(~spectrum.accurate(alphas))
+    if len(inaccurate):
+        exact = fits()
+        for i in inaccurate:
+            W[i] = exact.coef(alphas[i])
+    b = spectrum.intercepts(W) if fit_intercept else np.zeros(W.shape[::2])
+    return W, b
 
 
 def _cutoff(L):
@@ -273,8 +452,7 @@ def _solve_path(problem, alphas, solver, *, tol=None, max_iter=None, random_stat
     """
     if _is_exact(solver):
         spectrum = _Spectrum.from_problem(problem)
-        W = spectrum.coefs(alphas)
-        b = spectrum.intercepts(W) if problem.fit_intercept else np.zeros(W.shape[::2])
+        W, b = _path(spectrum, alphas, lambda: _DataFits(problem), problem.fit_intercept)
         return W, b, np.ones(len(alphas), dtype=int)
     n_alphas = len(alphas)
     W = np.empty((n_alphas, problem.n_features, problem.n_targets), dtype=problem.dtype)
@@ -501,20 +679,46 @@ def _score_path(W, b, alphas, X_val, Y_val, score_params, scorer, per_target, y_
     return scores
 
 
+@dataclass(frozen=True)
+class _FoldData:
+    """What every fold reads: the rows (rescaled by ``rescaling``, as the
+    fits run) and the user's rows (what scorers see)."""
+
+    X: object
+    Y: np.ndarray
+    sample_weight: object
+    fit_intercept: bool
+    X_user: object
+    Y_user: np.ndarray
+    rescaling: Rescaling
+
+
 def _fold_scores(fold, alphas, solver, opts, data, scoring):
-    """Fit the path on a fold's training rows (or statistics) and score it."""
-    X, Y, sw, fit_intercept = data
+    """Fit the path on a fold's training rows (or statistics) and score it.
+
+    ``alphas`` are in the rescaled units; R^2 (``scorer=None``) is scored
+    there (it is invariant), any scorer in the user's units."""
+    X, Y, sw, fit_intercept = data.X, data.Y, data.sample_weight, data.fit_intercept
     train, test, stats, score_params = fold
     if stats is not None:
-        spectrum = _Spectrum.from_stats(stats)
-        W = spectrum.coefs(alphas)
-        b = spectrum.intercepts(W) if fit_intercept else np.zeros(W.shape[::2])
+        # Statistics serve every alpha the spectrum gets right; the others are
+        # fit from the training rows.
+        def fits():
+            return _DataFits(_problem(X[train], Y[train], _rows(sw, train), fit_intercept))
+
+        W, b = _path(_Spectrum.from_stats(stats), alphas, fits, fit_intercept)
     else:
         problem = _problem(X[train], Y[train], _rows(sw, train), fit_intercept)
         W, b, _ = _solve_path(problem, alphas, solver, **opts)
-    scorer, per_target, y_1d = scoring
+    scorer, per_target, y_1d, user_alphas = scoring
+    if scorer is None:
+        return _score_path(
+            W, b, alphas, X[test], Y[test], score_params, None, per_target, y_1d, fit_intercept
+        )
+    resc = data.rescaling
     return _score_path(
-        W, b, alphas, X[test], Y[test], score_params, scorer, per_target, y_1d, fit_intercept
+        resc.coef(W), resc.intercept(b), user_alphas, data.X_user[test], data.Y_user[test],
+        score_params, scorer, per_target, y_1d, fit_intercept,
     )
 
 
@@ -570,46 +774,112 @@ def _is_partition(splits, n_samples):
     return bool(np.all(seen == 1))
 
 
-def _loo(problem, alphas, scorer, score_params, y, per_target, store):
+class _LeaveOneOut:
+    """Leave-one-out residuals ``e_i = r_i / (1 - h_i - s_i / S)`` for any alpha.
+
+    From the spectrum where it is accurate (:meth:`_Spectrum.accurate`):
+    on the primal route with ``Z = X_c V`` and the squared rows
+    ``U2 = S Z^2 / L`` of ``U = S^{1/2} X_c V L^{-1/2}``, on the kernel route in
+    the weighted sample space, where the deflated kernel's null space gives
+    ``1 - h_i - s_i / S`` at ``alpha = 0`` without cancellation. Elsewhere, one
+    orthogonal factorization per alpha (:class:`_DataFits`) gives the fit and
+    the hat diagonal ``h_i = s_i x_ci^T (G + alpha I)^-1 x_ci``.
+    """
+
+    def __init__(self, problem):
+        self.problem = problem
+        self.spectrum = spectrum = _Spectrum.from_problem(problem)
+        self.s = np.ones(problem.n_samples) if problem.sample_weight is None else (
+            problem.sample_weight
+        )
+        L, P = spectrum.L, spectrum.P
+        parts = spectrum.kernel
+        if parts is None:
+            self.Z = problem.matvec(spectrum.V)  # X_c V, (n, rank)
+            self.U2 = self.s[:, None] * self.Z**2 / L
+            self.r0 = problem.Yc - self.Z @ (P / L[:, None])  # least-squares residual
+            q = 1.0 - self.U2.sum(axis=1)
+            if problem.fit_intercept:
+                q = q - self.s / problem.sw_sum
+            self.q = np.clip(q, 0.0, None)
+        else:
+            self.U2, self.q, self.r0 = parts.U**2, parts.q, parts.r0
+            self.C = P / np.sqrt(L)[:, None]  # U^T S^1/2 y_c
+            self.pos = self.s > 0
+            self.root = np.sqrt(self.s[self.pos])
+            # Rows of weight zero do not shape the fit: their residual is the prediction error.
+            self.Z0 = problem.matvec(spectrum.V)[~self.pos] if not self.pos.all() else None
+        self._exact = None
+
+    def residuals(self, alphas):
+        """Leave-one-out residuals of shape (n_samples, n_alphas, n_targets)."""
+        E = self._spectral(alphas)
+        for c in np.flatnonzero(~self.spectrum.accurate(alphas)):
+            E[:, c, :] = self._exact_residuals(alphas[c])
+        return E
+
+    def _spectral(self, alphas):
+        L, P, n = self.spectrum.L, self.spectrum.P, self.problem.n_samples
+        t = _shrinkage(L, alphas)  # alpha / (L + alpha), (rank, c)
+        m, k, r = len(alphas), P.shape[1], len(L)
+        den = self.q[:, None] + self.U2 @ t
+        if self.spectrum.kernel is None:
+            R = self.r0[:, None, :] + (
+                self.Z @ ((t / L[:, None])[:, :, None] * P[:, None, :]).reshape(r, m * k)
+            ).reshape(n, m, k)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return R / den[:, :, None]
+        Rs = self.r0[:, None, :] + (
+            self.spectrum.kernel.U @ (t[:, :, None] * self.C[:, None, :]).reshape(r, m * k)
+        ).reshape(n, m, k)
+        E = np.empty((n, m, k))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            E[self.pos] = Rs[self.pos] / (den[self.pos] * self.root[:, None])[:, :, None]
+        if self.Z0 is not None:
+            W = P[:, None, :] * _inverse_shift(L, alphas)[:, :, None]
+            Yc0 = self.problem.Yc[~self.pos]
+            E[~self.pos] = Yc0[:, None, :] - (self.Z0 @ W.reshape(r, m * k)).reshape(-1, m, k)
+        return E
+
+    def _exact_residuals(self, alpha):
+        problem = self.problem
+        if self._exact is None:
+            self._exact = _DataFits(problem)
+        W, h = self._exact.coef_and_hat(alpha)
+        # On wide data at a tiny alpha, 1 - h_i - s_i / S is itself ill
+        # conditioned (about alpha / L); a few digits are lost there.
+        q = 1.0 - h - (self.s / problem.sw_sum if problem.fit_intercept else 0.0)
+        R = problem.Yc - self._exact.Xc @ W
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return R / np.clip(q, 0.0, None)[:, None]
+
+
+def _loo(problem, alphas, scorer, score_params, y, per_target, store, rescaling):
     """Leave-one-out scores for every alpha from one decomposition.
 
+    ``problem`` and ``alphas`` are in the rescaled units of ``rescaling``;
+    predictions, what scorers see and their scores are in the user's, the
+    default score (minus the weighted mean squared error) in the rescaled
+    units (``rescaling.objective`` maps it back).
     Returns ``(mean, std, predictions)``: mean and std of the per-sample
     scores (std is NaN with a scorer, which only scores whole vectors), and
     the leave-one-out predictions of shape (n_samples, n_targets, n_alphas)
     when ``store``.
     """
-    spectrum = _Spectrum.from_problem(problem)
+    loo = _LeaveOneOut(problem)
     n, k = problem.n_samples, problem.n_targets
-    s = np.ones(n) if problem.sample_weight is None else problem.sample_weight
-    L, P = spectrum.L, spectrum.P
-    Z = problem.matvec(spectrum.V)  # X_c V, (n, rank)
-    U2 = s[:, None] * Z**2 / L  # squared rows of U = S^1/2 X_c V L^-1/2
-    r0 = problem.Yc - Z @ (P / L[:, None])  # least-squares residual
-    if spectrum.null is None:
-        q = 1.0 - U2.sum(axis=1)
-    else:  # kernel route: the null space is known; no cancellation
-        q, r0s = spectrum.null
-        pos = s > 0
-        r0[pos] = r0s[pos] / np.sqrt(s[pos])[:, None]
-    if problem.fit_intercept:
-        q = q - s / problem.sw_sum
-    q = np.clip(q, 0.0, None)
+    s = loo.s
     n_alphas = len(alphas)
     shape = (n_alphas, k) if per_target else (n_alphas,)
     mean, std = np.empty(shape), np.full(shape, np.nan)
     preds = np.empty((n, k, n_alphas)) if store else None
-    step = _chunk_size(n, Z.shape[1], k)
+    step = _chunk_size(n, max(len(loo.spectrum.L), 1), k)
     for start in range(0, n_alphas, step):
         a = alphas[start:start + step]
-        g = a / (L[:, None] * (L[:, None] + a))  # (rank, c)
-        R = r0[:, None, :] + (Z @ (g[:, :, None] * P[:, None, :]).reshape(len(L), -1)).reshape(
-            n, len(a), k
-        )
-        with np.errstate(divide="ignore", invalid="ignore"):
-            den = q[:, None] + U2 @ (g * L[:, None])
-            E = R / den[:, :, None]  # leave-one-out residuals
+        E = loo.residuals(a)  # leave-one-out residuals, rescaled units
+        Yp = rescaling.intercept(problem.Y[:, None, :] - E)  # predictions, user's units
         if store:
-            preds[:, :, start:start + len(a)] = (problem.Y[:, None, :] - E).transpose(0, 2, 1)
+            preds[:, :, start:start + len(a)] = Yp.transpose(0, 2, 1)
         if scorer is None:
             # RidgeCV's default: minus the mean of s_i * e_i^2 (over rows and targets).
             with np.errstate(invalid="ignore", over="ignore"):
@@ -620,7 +890,7 @@ def _loo(problem, alphas, scorer, score_params, y, per_target, store):
             std[start:start + len(a)] = per_sample.std(axis=0)
             continue
         for c in range(len(a)):
-            yp = problem.Y - E[:, c, :]
+            yp = Yp[:, c, :]
             if per_target:
                 for j in range(k):
                     mean[start + c, j] = scorer(_Identity(), yp[:, j], y[:, j], **score_params)
@@ -692,7 +962,9 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
         over rows as ``RidgeCV`` does) for ``cv=None``, otherwise the
         estimator's ``score`` (R^2). With ``cv`` set, scorers receive a
         fitted :class:`~l2gd.GDRidgeRegressor` for each alpha and the
-        validation rows.
+        validation rows. A NaN score raises a ``ValueError`` naming the split
+        and the alpha (as ``error_score="raise"``); so does the default R^2 on
+        a test fold whose weights are all zero.
     solver : {"auto", "closed_form", "gd"} or Solver, default="auto"
         Solver of the path on each fold and of the final refit, as in
         :class:`~l2gd.GDRidgeRegressor` (``"auto"`` chooses from the data).
@@ -760,6 +1032,16 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
 
     Notes
     -----
+    Accuracy: the spectral path's eigenvalues carry an absolute error of about
+    ``eps * dim * L_max``. Alphas at which that is not negligible next to
+    ``L + alpha`` (columns of very different scales, tiny alphas on
+    rank-deficient data) are fit one by one instead, by orthogonal
+    factorizations of the column-scaled design, so every score is that of an
+    exact fit. Data near the float range limits is rescaled by powers of two
+    (alphas by ``1 / x_scale**2``), scores are reported in the user's units.
+    Array API inputs are cross-validated on the host in NumPy; the refit runs
+    in X's namespace. Ties between alphas go to the first in ``alphas``.
+
     With ``cv`` set, ``sample_weight`` weights both the fits and the
     validation scores (``GridSearchCV`` weights scores only with metadata
     routing). Under metadata routing (``sklearn.set_config(
@@ -905,18 +1187,81 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
             X,
             y,
             accept_sparse=ACCEPT_SPARSE,
-            dtype=FLOAT_DTYPES,
+            dtype=float_dtypes(X),
             multi_output=True,
             y_numeric=True,
         )
-        # Cross-validation runs in float64 (as RidgeCV's leave-one-out); the
-        # refit keeps X's dtype.
-        X64 = X.astype(np.float64, copy=False)
-        Y = as_2d_targets(y, np.float64)
-        sw = check_sample_weight(sample_weight, X64)
-        n_samples, n_targets = Y.shape
         loo = self.cv is None
-        if self.alpha_per_target and n_targets < 2:
+        if loo and split_params:
+            raise ValueError(
+                f"groups (and other split parameters {sorted(split_params)}) need cv set; "
+                "cv=None (leave-one-out) has no splitter to pass them to."
+            )
+        # Cross-validation runs on the host in float64 (as RidgeCV's
+        # leave-one-out), on data rescaled by powers of two when its
+        # magnitudes are extreme; the refit keeps X's namespace and dtype.
+        X64 = np.asarray(to_numpy(X), dtype=np.float64) if not sp.issparse(X) else (
+            X.astype(np.float64, copy=False)
+        )
+        y_host = np.asarray(to_numpy(y))
+        Y = as_2d_targets(y_host, np.float64)
+        sw = check_sample_weight(
+            None if sample_weight is None else to_numpy(sample_weight)
+            if not isinstance(sample_weight, Real) else sample_weight,
+            X64,
+        )
+        self._check_fit_options(y_host, Y, loo)
+        resc = Rescaling.of(X64, Y)
+        Xs, Ys = resc.data(X64, Y)
+        problem = _problem(Xs, Ys, sw, self.fit_intercept)
+        if isinstance(self.alphas, Integral) and not isinstance(self.alphas, bool):
+            alphas = _alpha_grid(problem, self.alphas)  # rescaled units
+            with np.errstate(over="ignore", under="ignore"):
+                user_alphas = alphas * resc.x_scale * resc.x_scale
+        else:
+            user_alphas = _check_alphas(self.alphas, positive=loo)
+            with np.errstate(over="ignore", under="ignore"):
+                alphas = np.asarray(resc.alpha(user_alphas), dtype=np.float64)
+        if score_params is None:
+            score_params = {}
+            pass_weights = sw is not None
+        else:
+            pass_weights = False
+        y_orig = Y if y_host.ndim == 2 else Y[:, 0]  # float64, the user's shape
+        select_on = None
+
+        results = {"alphas": user_alphas}
+        if loo:
+            scorer = None if self.scoring is None else self._get_scorer()
+            if pass_weights and scorer is not None and _accepts_sample_weight(scorer):
+                score_params = {**score_params, "sample_weight": sw}
+            mean, std, preds = _loo(
+                problem, alphas, scorer, score_params, y_orig, self.alpha_per_target,
+                self.store_cv_results, resc,
+            )
+            _check_no_nan([mean], user_alphas, loo=True)
+            if scorer is None:  # chosen on the rescaled scores, reported in the user's units
+                select_on = mean, std
+                mean, std = resc.objective(mean), resc.objective(std)
+            n_splits = problem.n_samples
+            if preds is not None:
+                results["loo_predictions"] = preds[:, 0, :] if y_host.ndim == 1 else preds
+        else:
+            data = _FoldData(Xs, Ys, sw, self.fit_intercept, X64, Y, resc)
+            mean, std, split_scores = self._cv_scores(
+                data, y_host.ndim == 1, (alphas, user_alphas), score_params, split_params,
+                pass_weights,
+            )
+            n_splits = len(split_scores)
+            for i, sc in enumerate(split_scores):
+                results[f"split{i}_test_score"] = sc
+        return self._select_and_refit(
+            results, mean, std, n_splits, X, y, sample_weight, select_on=select_on
+        )
+
+    def _check_fit_options(self, y, Y, loo):
+        """The cross-parameter rules of ``fit``, checked once."""
+        if self.alpha_per_target and Y.shape[1] < 2:
             raise ValueError(
                 "alpha_per_target=True needs y with at least 2 targets (columns); got "
                 f"{'a 1-D y' if y.ndim == 1 else '1 target'}. Set alpha_per_target=False."
@@ -926,57 +1271,33 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
                 "store_cv_results=True needs cv=None (leave-one-out); got cv="
                 f"{self.cv!r}."
             )
-        if loo and n_samples < 2:
+        if loo and Y.shape[0] < 2:
             raise ValueError(
-                f"cv=None (leave-one-out) needs at least 2 samples; got {n_samples} sample."
+                f"cv=None (leave-one-out) needs at least 2 samples; got {Y.shape[0]} sample."
             )
-        problem = _problem(X64, Y, sw, self.fit_intercept)
-        if isinstance(self.alphas, Integral) and not isinstance(self.alphas, bool):
-            alphas = _alpha_grid(problem, self.alphas)
-        else:
-            alphas = _check_alphas(self.alphas, positive=loo)
-        if score_params is None:
-            score_params = {}
-            pass_weights = sw is not None
-        else:
-            pass_weights = False
-        y_orig = Y if y.ndim == 2 else Y[:, 0]  # float64, the user's shape
 
-        results = {"alphas": alphas}
-        if loo:
-            scorer = None if self.scoring is None else self._get_scorer()
-            if pass_weights and scorer is not None and _accepts_sample_weight(scorer):
-                score_params = {**score_params, "sample_weight": sw}
-            mean, std, preds = _loo(
-                problem, alphas, scorer, score_params, y_orig, self.alpha_per_target,
-                self.store_cv_results,
-            )
-            n_splits = n_samples
-            if preds is not None:
-                results["loo_predictions"] = preds[:, 0, :] if y.ndim == 1 else preds
-        else:
-            mean, std, split_scores = self._cv_scores(
-                X64, Y, sw, y.ndim == 1, alphas, score_params, split_params, pass_weights
-            )
-            n_splits = len(split_scores)
-            for i, sc in enumerate(split_scores):
-                results[f"split{i}_test_score"] = sc
-        return self._select_and_refit(results, mean, std, n_splits, X, y, sample_weight)
-
-    def _select_and_refit(self, results, mean, std, n_splits, X, y, sample_weight):
+    def _select_and_refit(
+        self, results, mean, std, n_splits, X, y, sample_weight, select_on=None
+    ):
         """Record ``cv_results_``, choose alpha (per target), warn at the grid's
-        edge, refit on all rows with :class:`GDRidgeRegressor`."""
+        edge, refit on all rows with :class:`GDRidgeRegressor`.
+
+        ``select_on``: the ``(mean, std)`` to rank and choose by, when the
+        recorded ones (in the user's units) may have overflowed."""
         alphas = results["alphas"]
-        results.update(mean_test_score=mean, std_test_score=std, rank_test_score=_rank(mean))
+        rank_mean, rank_std = (mean, std) if select_on is None else select_on
+        results.update(
+            mean_test_score=mean, std_test_score=std, rank_test_score=_rank(rank_mean)
+        )
         self.cv_results_, self.alphas_, self.n_splits_ = results, alphas, int(n_splits)
         if self.alpha_per_target:
             idx = np.array(
-                [_select(alphas, mean[:, j], std[:, j], n_splits, self.selection)
+                [_select(alphas, rank_mean[:, j], rank_std[:, j], n_splits, self.selection)
                  for j in range(mean.shape[1])]
             )
             self.alpha_, self.best_score_ = alphas[idx], mean[idx, np.arange(mean.shape[1])]
         else:
-            idx = _select(alphas, mean, std, n_splits, self.selection)
+            idx = _select(alphas, rank_mean, rank_std, n_splits, self.selection)
             self.alpha_, self.best_score_ = float(alphas[idx]), float(mean[idx])
         self.best_index_ = idx
         _warn_if_at_boundary(alphas, np.atleast_1d(self.alpha_))
@@ -1032,13 +1353,18 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
         else:
             alphas = _check_alphas(self.alphas, positive=False)
         split_scores = []
-        for part in folds:
+        for i, part in enumerate(folds):
+            if scoring == "r2" and not part.sw_sum > 0:
+                raise ValueError(
+                    f"sample_weight sums to zero on the test rows of split {i}: R^2 is "
+                    "undefined there. Give every test fold positive weight."
+                )
             train = _downdate(total, part)
             if not self.fit_intercept:
                 train = _uncentered(train)
-            spectrum = _Spectrum.from_stats(train)
-            W = spectrum.coefs(alphas)  # (n_alphas, p, k)
-            b = spectrum.intercepts(W) if self.fit_intercept else np.zeros((len(alphas), n_targets))
+            W, b = _path(
+                _Spectrum.from_stats(train), alphas, lambda: _StatsFits(train), self.fit_intercept
+            )
             quad = np.einsum("apk,pq,aqk->ak", W, part.xx, W)
             gap = part.y_mean - np.einsum("p,apk->ak", part.x_mean, W) - b
             err = part.yy - 2 * np.einsum("apk,pk->ak", W, part.xy) + quad + part.sw_sum * gap**2
@@ -1047,6 +1373,7 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
             else:
                 sc = 1.0 - err / np.where(part.yy > 0, part.yy, 1.0)
             split_scores.append(sc if self.alpha_per_target else sc.mean(axis=1))
+        _check_no_nan(split_scores, alphas, loo=False)
         stacked = np.stack(split_scores)
         results = {"alphas": alphas}
         for i, sc in enumerate(split_scores):
@@ -1055,13 +1382,19 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
             results, stacked.mean(axis=0), stacked.std(axis=0), len(folds), X, y, sample_weight
         )
 
-    def _cv_scores(self, X, Y, sw, y_1d, alphas, score_params, split_params, pass_weights):
-        n_samples, n_features = X.shape
+    def _splits(self, X, Y, y_1d, split_params):
+        """The folds, split once and checked."""
+        n_samples = X.shape[0]
         cv = check_cv(self.cv)
-        splits = [
-            (np.asarray(train), np.asarray(test))
-            for train, test in cv.split(X, Y if not y_1d else Y[:, 0], **split_params)
-        ]
+        try:
+            splits = [
+                (np.asarray(train), np.asarray(test))
+                for train, test in cv.split(X, Y if not y_1d else Y[:, 0], **split_params)
+            ]
+        except ValueError as exc:
+            raise ValueError(
+                f"cv={self.cv!r} cannot split n_samples={n_samples} rows: {exc}"
+            ) from exc
         if not splits:
             raise ValueError(f"cv={self.cv!r} yielded no splits.")
         for i, (train, test) in enumerate(splits):
@@ -1070,6 +1403,13 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
                     f"cv={self.cv!r} yielded an empty {'training' if len(train) == 0 else 'test'}"
                     f" set in split {i}; every split needs rows on both sides."
                 )
+        return splits
+
+    def _cv_scores(self, data, y_1d, alphas, score_params, split_params, pass_weights):
+        X, Y, sw = data.X, data.Y, data.sample_weight
+        alphas, user_alphas = alphas
+        n_samples, n_features = X.shape
+        splits = self._splits(X, Y, y_1d, split_params)
         solver, _ = _resolve_solver(self.solver, X)
         min_test = min(len(test) for _, test in splits)
         if self.scoring is None and min_test >= 2:
@@ -1078,6 +1418,14 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
             scorer = None
             if pass_weights:
                 score_params = {**score_params, "sample_weight": sw}
+            weights = score_params.get("sample_weight")
+            for i, (_, test) in enumerate(splits):
+                if weights is not None and not np.sum(np.asarray(weights)[test]) > 0:
+                    raise ValueError(
+                        f"sample_weight sums to zero on the test rows of split {i}: the "
+                        "weighted R^2 score is undefined there. Give every test fold "
+                        "positive weight, or pass a scoring that handles it."
+                    )
         else:
             scorer = self._get_scorer()
             if pass_weights and _accepts_sample_weight(scorer):
@@ -1090,7 +1438,7 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
         if _is_exact(solver) and n_features <= min_train and _is_partition(splits, n_samples):
             # Statistics of each test fold once; training = total minus fold.
             parts = parallel(
-                delayed(_fold_stats)(X, Y, sw, test, self.fit_intercept) for _, test in splits
+                delayed(_fold_stats)(X, Y, sw, test, data.fit_intercept) for _, test in splits
             )
             total = parts[0]
             for part in parts[1:]:
@@ -1100,11 +1448,11 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
             (train, test, st, _slice_params(score_params, test, n_samples))
             for (train, test), st in zip(splits, stats)
         ]
-        data = (X, Y, sw, self.fit_intercept)
-        scoring = (scorer, self.alpha_per_target, y_1d)
+        scoring = (scorer, self.alpha_per_target, y_1d, user_alphas)
         split_scores = parallel(
             delayed(_fold_scores)(fold, alphas, solver, opts, data, scoring) for fold in folds
         )
+        _check_no_nan(split_scores, user_alphas, loo=False)
         stacked = np.stack(split_scores)
         return stacked.mean(axis=0), stacked.std(axis=0), split_scores
 
@@ -1143,6 +1491,20 @@ def _rank(mean):
         [np.searchsorted(np.sort(col), col, side="left") + 1 for col in m.T]
     )
     return ranks.astype(np.int32).reshape(np.shape(mean))
+
+
+def _check_no_nan(scores, alphas, *, loo):
+    """Raise when a score is NaN, naming the split and alpha (a NaN must not be
+    ranked, nor silently lose to the other alphas)."""
+    for i, sc in enumerate(scores):
+        bad = np.argwhere(np.isnan(np.reshape(sc, (len(alphas), -1))))
+        if len(bad):
+            where = "the leave-one-out score" if loo else f"the score of split {i}"
+            raise ValueError(
+                f"GDRidgeCV: {where} at alpha={alphas[bad[0][0]]:.6g} is NaN; it cannot be "
+                "ranked. Check the scoring (it must return a number for every fit) and "
+                "the sample weights of that split."
+            )
 
 
 def _warn_if_at_boundary(alphas, chosen):
