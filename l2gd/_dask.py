@@ -643,6 +643,14 @@ class GramProblem:
         """``2 (lambda_max(H) + alpha)``, as :meth:`RidgeProblem.lipschitz`."""
         return 2.0 * (self.gram_norm(tol) + self.alpha)
 
+    def gram_diagonal(self):
+        """Diagonal of ``H``, with constant columns exactly 0, as
+        :meth:`RidgeProblem.gram_diagonal <l2gd.RidgeProblem.gram_diagonal>`."""
+        centered = np.clip(self._diag, 0, None)
+        raw = centered + self.sw_sum * np.asarray(self.X_offset, dtype=self.dtype) ** 2
+        noise = self.n_samples * np.finfo(self.dtype).eps * raw
+        return np.where(centered > noise, centered, 0).astype(self.dtype, copy=False)
+
     def gram_norm(self, tol=1e-3):
         """Largest eigenvalue of ``H`` (Lanczos, bounded by the trace, as RidgeProblem)."""
         p = self.n_features

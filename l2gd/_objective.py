@@ -276,8 +276,32 @@ class RidgeProblem:
         # Frobenius bound: the trace of the Gram matrix bounds its norm.
         return top_eigenvalue(mv, p, float(self.xp.sum(self._gram_diagonal())), tol)
 
+    def gram_diagonal(self):
+        """Diagonal of the centered weighted Gram matrix ``X_c^T S X_c``.
+
+        Computed without forming ``X_c`` or copying X, in X's namespace and
+        on its device. An entry is exactly 0 when its column is constant (with
+        weights: constant on the rows of positive weight) to rounding: the
+        centered sum of squares is then within ``n * eps`` of the uncentered
+        one's cancellation, pure rounding noise that would otherwise look like
+        a column of tiny scale (and a huge Jacobi step on it).
+
+        Returns
+        -------
+        diag : array of shape (n_features,)
+            Non-negative.
+        """
+        xp = self.xp
+        raw, centered = self._gram_diagonal_parts()
+        noise = self.n_samples * float(xp.finfo(self.dtype).eps) * raw
+        return xp.where(centered > noise, centered, xp.zeros_like(centered))
+
     def _gram_diagonal(self):
         """Diagonal of ``X_c^T S X_c`` without forming it or copying X."""
+        return self._gram_diagonal_parts()[1]
+
+    def _gram_diagonal_parts(self):
+        """Uncentered ``diag(X^T S X)`` and centered ``diag(X_c^T S X_c)`` (clipped at 0)."""
         X, sw = self.X, self.sample_weight
         if self.is_sparse:
             sq = X.multiply(X)
@@ -289,4 +313,4 @@ class RidgeProblem:
             diag = np.einsum("ij,ij->j", X, X)
         else:
             diag = np.einsum("ij,ij,i->j", X, X, sw)
-        return self.xp.clip(diag - self.sw_sum * self.X_offset**2, 0, None)
+        return diag, self.xp.clip(diag - self.sw_sum * self.X_offset**2, 0, None)

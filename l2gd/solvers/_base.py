@@ -94,7 +94,19 @@ class IterativeSolver(Solver):
     4. ``self._finish(problem, state)`` returns the coefficients.
 
     ``state`` is any object with attributes ``value`` (ndarray (n_targets,))
-    and ``criterion`` (float), set by ``_init_state`` and ``_step``.
+    and ``criterion`` (float), set by ``_init_state`` and ``_step``. Optional
+    attributes (absent means the default): ``certified`` (default True): the
+    criterion was measured at the current iterate, so ``criterion <= tol`` may
+    stop the loop (False: it is a cheap estimate that does not stop it);
+    ``stalled`` (default False): the solver can do no better (e.g. rounding),
+    stop now without claiming convergence.
+
+    Optional hooks: ``self._conclude(problem, state, tol, converged)`` runs
+    after the loop and returns the final ``converged`` (e.g. after choosing
+    the best iterate); ``self._not_converged_message(state, tol, max_iter)``
+    words the ``ConvergenceWarning``. An objective that is not finite at the
+    starting point (data too large for the dtype) is a ``ValueError``, never
+    a history of NaN.
     """
 
     divergence_factor = 1e3
@@ -110,30 +122,30 @@ class IterativeSolver(Solver):
             W0 = xp.asarray(init, dtype=problem.dtype, device=problem.device, copy=True)
         rng = np.random.default_rng(random_state)
         state = self._init_state(problem, W0, rng)
-        start = max(float(xp.sum(state.value)), float(xp.finfo(problem.dtype).smallest_normal))
+        start = float(xp.sum(state.value))
+        if not np.isfinite(start):
+            raise ValueError(self._overflow_message(problem))
+        start = max(start, float(xp.finfo(problem.dtype).smallest_normal))
         history = []
-        converged = state.criterion <= tol
+        converged = self._stop_test(state, tol)
         n_iter = 0
-        while not converged and n_iter < max_iter:
+        while not converged and n_iter < max_iter and not getattr(state, "stalled", False):
             self._step(problem, state)
             n_iter += 1
             total = float(xp.sum(state.value))
             if not np.isfinite(total) or total > self.divergence_factor * start:
                 raise ValueError(self._divergence_message(problem, state))
             history.append(total)
-            converged = state.criterion <= tol
+            converged = self._stop_test(state, tol)
             if verbose:
                 print(
                     f"[{type(self).__name__}] iter {n_iter:5d}  objective {total:.8e}  "
                     f"criterion {state.criterion:.3e}  (tol {tol:.1e})"
                 )
+        converged = self._conclude(problem, state, tol, converged)
         if not converged:
             warnings.warn(
-                f"{type(self).__name__} did not converge in max_iter={max_iter} iterations "
-                f"(stopping criterion {state.criterion:.3e} > tol={tol:.1e}). "
-                "Increase max_iter or tol.",
-                ConvergenceWarning,
-                stacklevel=3,
+                self._not_converged_message(state, tol, max_iter), ConvergenceWarning, stacklevel=3
             )
         coef, intercept = self._finish(problem, state)
         return SolveResult(
@@ -143,6 +155,27 @@ class IterativeSolver(Solver):
             converged=bool(converged),
             history=tuple(history),
             info=self._info(state),
+        )
+
+    @staticmethod
+    def _stop_test(state, tol):
+        return bool(state.criterion <= tol) and getattr(state, "certified", True)
+
+    def _conclude(self, problem, state, tol, converged):
+        return converged
+
+    def _not_converged_message(self, state, tol, max_iter):
+        return (
+            f"{type(self).__name__} did not converge in max_iter={max_iter} iterations "
+            f"(stopping criterion {state.criterion:.3e} > tol={tol:.1e}). "
+            "Increase max_iter or tol."
+        )
+
+    def _overflow_message(self, problem):
+        return (
+            f"{type(self).__name__}: the ridge objective at the starting point is not finite in "
+            f"{problem.dtype} (the magnitudes of X or y are too large for it); rescale X and y "
+            "(by powers of two, which is exact) before solving."
         )
 
     def _info(self, state):
