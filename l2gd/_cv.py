@@ -58,8 +58,8 @@ GRID_LOW, GRID_HIGH = 1e-6, 1e3
 #: on its own (see :meth:`_Spectrum.accurate`).
 _SPECTRAL_RTOL = 1e-8
 
-# Arrays of predictions for a chunk of alphas are kept below about this many
-# elements (or the size of the data they are computed from, if larger).
+# Arrays of predictions or residuals for a chunk of alphas hold at most this
+# many elements.
 _CHUNK_ELEMENTS = 2**22
 
 
@@ -182,9 +182,11 @@ def _rows(A, idx):
     return None if A is None else A[idx]
 
 
-def _chunk_size(n_rows, width, per_alpha):
-    budget = max(n_rows * width, _CHUNK_ELEMENTS)
-    return max(1, budget // max(1, n_rows * per_alpha))
+def _chunk_size(n_rows, per_alpha):
+    """Alphas per chunk so each ``(n_rows, chunk, per_alpha)`` temporary stays
+    within ``_CHUNK_ELEMENTS`` (a fixed budget: memory does not grow with the
+    data beyond one alpha's arrays)."""
+    return max(1, _CHUNK_ELEMENTS // max(1, n_rows * per_alpha))
 
 
 # ---------------------------------------------------------------------------
@@ -556,21 +558,24 @@ def ridge_path(
     X, Y, sw = check_batch(X, y, sample_weight)
     if X.shape[0] == 0:
         raise ValueError("X has 0 samples; at least one is required.")
-    problem = _problem(X, Y, sw, fit_intercept)
+    # Data near the ends of the float range: the path of the exactly rescaled
+    # problem, mapped back (alphas scale by 1 / x_scale**2).
+    resc = Rescaling.of(X, Y)
+    problem = _problem(*resc.data(X, Y), sw, fit_intercept)
     if isinstance(alphas, Integral) and not isinstance(alphas, bool):
         if alphas < 1:
             raise ValueError(f"alphas must be a positive int or an array, got {alphas}.")
-        grid = _alpha_grid(problem, alphas)
+        grid = _alpha_grid(problem, alphas) * resc.x_scale**2
     else:
         grid = _check_alphas(alphas, positive=False)
     grid = np.sort(grid)[::-1].astype(X.dtype)
     solver_obj, _ = _resolve_solver(solver, X)
     seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
     W, b, _ = _solve_path(
-        problem, grid, solver_obj, tol=tol, max_iter=max_iter, random_state=seed
+        problem, resc.alpha(grid), solver_obj, tol=tol, max_iter=max_iter, random_state=seed
     )
-    coefs = W.transpose(2, 1, 0)  # (n_targets, n_features, n_alphas)
-    intercepts = b.T
+    coefs = resc.coef(W).transpose(2, 1, 0)  # (n_targets, n_features, n_alphas)
+    intercepts = resc.intercept(b).T
     if np.ndim(y) == 1:
         coefs, intercepts = coefs[0], intercepts[0]
     return grid, np.ascontiguousarray(coefs), np.ascontiguousarray(intercepts)
@@ -653,7 +658,7 @@ def _score_path(W, b, alphas, X_val, Y_val, score_params, scorer, per_target, y_
     n_alphas, p, k = W.shape
     n_val = X_val.shape[0]
     scores = np.empty((n_alphas, k) if per_target else n_alphas)
-    step = _chunk_size(n_val, p, k)
+    step = _chunk_size(n_val, k)
     for start in range(0, n_alphas, step):
         stop = min(start + step, n_alphas)
         Wc = W[start:stop].transpose(1, 0, 2).reshape(p, -1)
@@ -873,7 +878,7 @@ def _loo(problem, alphas, scorer, score_params, y, per_target, store, rescaling)
     shape = (n_alphas, k) if per_target else (n_alphas,)
     mean, std = np.empty(shape), np.full(shape, np.nan)
     preds = np.empty((n, k, n_alphas)) if store else None
-    step = _chunk_size(n, max(len(loo.spectrum.L), 1), k)
+    step = _chunk_size(n, k)
     for start in range(0, n_alphas, step):
         a = alphas[start:start + step]
         E = loo.residuals(a)  # leave-one-out residuals, rescaled units

@@ -1,6 +1,7 @@
 """Small seeded problems and exact oracles shared by the tests."""
 
 import numpy as np
+import scipy.linalg as la
 import scipy.sparse as sp
 
 
@@ -26,7 +27,7 @@ def exact_ridge(X, y, alpha, sample_weight=None, fit_intercept=True):
 
     Independent of l2gd: minimizes ``||S^{1/2}(y - Xw - b)||^2 + alpha ||w||^2``
     as least squares on ``[S^{1/2} X, S^{1/2} 1; sqrt(alpha) I, 0]`` with
-    ``numpy.linalg.lstsq`` (SVD based, minimum norm), in float64.
+    ``scipy.linalg.lstsq`` (pivoted QR, minimum norm), in float64.
     Returns ``coef`` (n_targets, n_features) or (n_features,), and ``intercept``.
     """
     X = np.asarray(X.toarray() if sp.issparse(X) else X, dtype=np.float64)
@@ -40,8 +41,12 @@ def exact_ridge(X, y, alpha, sample_weight=None, fit_intercept=True):
         cols = [X, np.ones((n, 1))] if fit_intercept else [X]
         A = np.sqrt(s)[:, None] * np.hstack(cols)
         pen = np.hstack([np.sqrt(alphas[k]) * np.eye(p), np.zeros((p, A.shape[1] - p))])
-        sol = np.linalg.lstsq(
-            np.vstack([A, pen]), np.concatenate([np.sqrt(s) * Y2[:, k], np.zeros(p)]), rcond=None
+        # Pivoted QR (LAPACK gelsy): accurate on graded (mixed-scale) columns,
+        # where an SVD-based lstsq is only normwise accurate; minimum norm.
+        sol = la.lstsq(
+            np.vstack([A, pen]),
+            np.concatenate([np.sqrt(s) * Y2[:, k], np.zeros(p)]),
+            lapack_driver="gelsy",
         )[0]
         coefs.append(sol[:p])
         intercepts.append(sol[p] if fit_intercept else 0.0)
