@@ -44,7 +44,9 @@ from ._array_api import float_dtypes, to_numpy
 from ._compat import HasMethods, Interval, StrOptions, _fit_context, validate_data
 from ._objective import RidgeProblem
 from ._ridge import GDRidgeRegressor, linear_predict
+from ._linalg import spectral_cutoff
 from ._scaling import Rescaling
+from ._scores import r2_from_parts, r2_scores
 from ._stats import RidgeStats
 from ._validation import ACCEPT_SPARSE, FLOAT_DTYPES, as_2d_targets, check_sample_weight
 from .solvers import SOLVERS, ClosedForm
@@ -238,7 +240,7 @@ class _Spectrum:
     @classmethod
     def from_stats(cls, stats):
         L, V = la.eigh(stats.xx, check_finite=False)
-        error, floor = _cutoff(L), max(float(L.min(initial=0.0)), 0.0)
+        error, floor = spectral_cutoff(L, np.float64), max(float(L.min(initial=0.0)), 0.0)
         keep = L > error
         V, L = V[:, keep], L[keep]
         return cls(V, L, V.T @ stats.xy, stats.x_mean, stats.y_mean, error=error, floor=floor)
@@ -257,7 +259,7 @@ class _Spectrum:
         L, U = la.eigh(K, check_finite=False)
         if problem.fit_intercept:
             U = Q @ U
-        error, floor = _cutoff(L), max(float(L.min(initial=0.0)), 0.0)
+        error, floor = spectral_cutoff(L, np.float64), max(float(L.min(initial=0.0)), 0.0)
         keep = L > error
         Ys = problem.Yc * root[:, None]
         Uk, Lk, Ud = U[:, keep], L[keep], U[:, ~keep]
@@ -361,7 +363,7 @@ class _StatsFits:
             return la.cho_solve(la.cho_factor(M), B / d[:, None], check_finite=False) / d[:, None]
         except la.LinAlgError:
             m, V = la.eigh(M, check_finite=False)
-            keep = m > _cutoff(m)
+            keep = m > spectral_cutoff(m, np.float64)
             F = V[:, keep] / np.sqrt(m[keep])
             return F @ (F.T @ (B / d[:, None])) / d[:, None]
 
@@ -394,7 +396,7 @@ class _DataFits:
         M = np.vstack([self.R, np.diag(np.sqrt(alpha) / self.d)])
         Qa, Ra = la.qr(M, mode="economic", check_finite=False)
         diag = np.abs(np.diag(Ra))
-        if not diag.min(initial=np.inf) > _cutoff(diag):  # alpha = 0, rank deficient
+        if not diag.min(initial=np.inf) > spectral_cutoff(diag, np.float64):  # alpha = 0, rank deficient
             Ra_pinv = np.linalg.pinv(Ra)
             return Qa, (lambda B: Ra_pinv @ B), (lambda B: Ra_pinv.T @ B)
         return (
@@ -429,10 +431,6 @@ def _path(spectrum, alphas, fits, fit_intercept):
             W[i] = exact.coef(alphas[i])
     b = spectrum.intercepts(W) if fit_intercept else np.zeros(W.shape[::2])
     return W, b
-
-
-def _cutoff(L):
-    return max(float(L.max(initial=0.0)) * max(len(L), 1) * np.finfo(np.float64).eps, 0.0)
 
 
 def _root_weights(problem):
@@ -635,19 +633,6 @@ def _slice_params(params, idx, n_samples):
     return out
 
 
-def _r2_scores(Y_val, pred, sample_weight, per_target):
-    """R^2 of every column of ``pred`` (n_val, n_alphas, n_targets) at once, as
-    :func:`sklearn.metrics.r2_score` computes it (weighted, ``force_finite``;
-    targets averaged uniformly unless ``per_target``)."""
-    w = np.ones(len(Y_val)) if sample_weight is None else np.asarray(sample_weight, float)
-    y_mean = w @ Y_val / w.sum()
-    den = w @ (Y_val - y_mean) ** 2  # (k,)
-    num = np.einsum("i,iak->ak", w, (Y_val[:, None, :] - pred) ** 2)  # (c, k)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r2 = np.where(den != 0, 1.0 - num / den, np.where(num == 0, 1.0, 0.0))
-    return r2 if per_target else r2.mean(axis=1)
-
-
 def _score_path(W, b, alphas, X_val, Y_val, score_params, scorer, per_target, y_1d, fi):
     """Validation scores of a path: shape (n_alphas,) or (n_alphas, n_targets).
 
@@ -666,7 +651,7 @@ def _score_path(W, b, alphas, X_val, Y_val, score_params, scorer, per_target, y_
         pred += b[start:stop]
         if scorer is None:
             sw = score_params.get("sample_weight")
-            scores[start:stop] = _r2_scores(Y_val, pred, sw, per_target)
+            scores[start:stop] = r2_scores(Y_val, pred, sw, per_target)
             continue
         for c, i in enumerate(range(start, stop)):
             if per_target:
@@ -729,44 +714,6 @@ def _fold_scores(fold, alphas, solver, opts, data, scoring):
 
 def _fold_stats(X, Y, sw, rows, fit_intercept):
     return RidgeStats._from_checked(X[rows], Y[rows], _rows(sw, rows), fit_intercept)
-
-
-def _downdate(total, part):
-    """Statistics of the rows of ``total`` that are not in ``part`` (inverse of merge)."""
-    S = total.sw_sum - part.sw_sum
-    if S <= 0:
-        raise ValueError(
-            "sample_weight sums to zero on the training rows of a split; every training "
-            "set needs positive total weight."
-        )
-    xx, xy, yy = total.xx - part.xx, total.xy - part.xy, total.yy - part.yy
-    x_mean, y_mean = total.x_mean, total.y_mean
-    if total.fit_intercept and part.sw_sum > 0:
-        x_mean = (total.sw_sum * total.x_mean - part.sw_sum * part.x_mean) / S
-        y_mean = (total.sw_sum * total.y_mean - part.sw_sum * part.y_mean) / S
-        dx, dy = part.x_mean - x_mean, part.y_mean - y_mean
-        c = S * part.sw_sum / total.sw_sum
-        xx = xx - c * np.outer(dx, dx)
-        xy = xy - c * np.outer(dx, dy)
-        yy = yy - c * dy**2
-    return RidgeStats(
-        S, x_mean, y_mean, xx, xy, yy, total.n_samples - part.n_samples, total.fit_intercept
-    )
-
-
-def _uncentered(stats):
-    """The same rows' statistics for a model without intercept (moments about 0)."""
-    S, m, ym = stats.sw_sum, stats.x_mean, stats.y_mean
-    return RidgeStats(
-        S,
-        np.zeros_like(m),
-        np.zeros_like(ym),
-        stats.xx + S * np.outer(m, m),
-        stats.xy + S * np.outer(m, ym),
-        stats.yy + S * ym**2,
-        stats.n_samples,
-        False,
-    )
 
 
 def _is_partition(splits, n_samples):
@@ -1350,7 +1297,7 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
         for part in folds[1:]:
             total = total.merge(part)
         if isinstance(self.alphas, Integral) and not isinstance(self.alphas, bool):
-            train = total if self.fit_intercept else _uncentered(total)
+            train = total if self.fit_intercept else total.uncentered()
             trace = float(np.trace(train.xx)) or float(max(train.n_features, 1))
             alphas = np.geomspace(
                 GRID_LOW * trace / max(train.n_features, 1), GRID_HIGH * trace, int(self.alphas)
@@ -1364,19 +1311,14 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
                     f"sample_weight sums to zero on the test rows of split {i}: R^2 is "
                     "undefined there. Give every test fold positive weight."
                 )
-            train = _downdate(total, part)
+            train = total.subtract(part)
             if not self.fit_intercept:
-                train = _uncentered(train)
+                train = train.uncentered()
             W, b = _path(
                 _Spectrum.from_stats(train), alphas, lambda: _StatsFits(train), self.fit_intercept
             )
-            quad = np.einsum("apk,pq,aqk->ak", W, part.xx, W)
-            gap = part.y_mean - np.einsum("p,apk->ak", part.x_mean, W) - b
-            err = part.yy - 2 * np.einsum("apk,pk->ak", W, part.xy) + quad + part.sw_sum * gap**2
-            if scoring == "mse":
-                sc = -err / part.sw_sum
-            else:
-                sc = 1.0 - err / np.where(part.yy > 0, part.yy, 1.0)
+            err = part.squared_error(W, b)  # (n_alphas, n_targets), held out
+            sc = -err / part.sw_sum if scoring == "mse" else r2_from_parts(err, part.yy)
             split_scores.append(sc if self.alpha_per_target else sc.mean(axis=1))
         _check_no_nan(split_scores, alphas, loo=False)
         stacked = np.stack(split_scores)
@@ -1448,7 +1390,7 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
             total = parts[0]
             for part in parts[1:]:
                 total = total.merge(part)
-            stats = [_downdate(total, part) for part in parts]
+            stats = [total.subtract(part) for part in parts]
         folds = [
             (train, test, st, _slice_params(score_params, test, n_samples))
             for (train, test), st in zip(splits, stats)

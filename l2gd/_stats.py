@@ -338,10 +338,24 @@ class RidgeStats:
             False,
         )
 
+    def squared_error(self, W, b):
+        """Weighted squared error ``sum_i s_i (y_i - x_i W - b)^2`` per target of
+        these rows, from the statistics alone.
+
+        ``W`` has shape (n_features, n_targets) or (n_alphas, n_features,
+        n_targets) and ``b`` (n_targets,) or (n_alphas, n_targets): a whole path
+        at once. Equal to ``yy - 2 W^T xy + W^T xx W + S (y_mean - x_mean W - b)^2``.
+        """
+        W = np.asarray(W)
+        quad = np.einsum("...ik,ij,...jk->...k", W, self.xx, W)
+        cross = np.einsum("...ik,ik->...k", W, self.xy)
+        gap = self.y_mean - np.einsum("i,...ik->...k", self.x_mean, W) - b
+        return self.yy - 2.0 * cross + quad + self.sw_sum * gap**2
+
     def objective(self, W, alpha):
         """Ridge objective per target at coefficients ``W`` and the optimal intercept."""
-        quad = np.einsum("ik,ij,jk->k", W, self.xx, W)
-        return self.yy - 2.0 * np.einsum("ik,ik->k", W, self.xy) + quad + alpha * (W * W).sum(0)
+        W = np.asarray(W)
+        return self.squared_error(W, self.intercept(W)) + alpha * (W * W).sum(0)
 
     def intercept(self, W):
         """Optimal intercept for coefficients ``W``."""
