@@ -36,7 +36,8 @@ import numpy as np
 import scipy.linalg as la
 
 from ._objective import top_eigenvalue
-from ._stats import RidgeStats
+from ._scores import r2_from_parts
+from ._stats import RidgeStats, combine_means
 from ._validation import check_alpha
 
 #: ``solver="auto"`` on dask arrays: ``"closed_form"`` (one pass, ``p x p``
@@ -690,19 +691,14 @@ class _CrossStats:
                    fit_intercept)
 
     def merge(self, o):
-        S = self.sw_sum + o.sw_sum
         xdiag, xy, yy = self.xdiag + o.xdiag, self.xy + o.xy, self.yy + o.yy
-        x_mean, y_mean = self.x_mean, self.y_mean
-        if self.fit_intercept and self.sw_sum > 0 and o.sw_sum > 0:
-            dx, dy = o.x_mean - self.x_mean, o.y_mean - self.y_mean
-            c = self.sw_sum * o.sw_sum / S
-            xdiag = xdiag + c * dx * dx
-            xy = xy + c * np.outer(dx, dy)
-            yy = yy + c * dy * dy
-            x_mean = self.x_mean + dx * (o.sw_sum / S)
-            y_mean = self.y_mean + dy * (o.sw_sum / S)
-        elif self.sw_sum == 0:
-            x_mean, y_mean = o.x_mean, o.y_mean
+        if self.fit_intercept:
+            S, (x_mean, y_mean), c, (dx, dy) = combine_means(
+                self.sw_sum, (self.x_mean, self.y_mean), o.sw_sum, (o.x_mean, o.y_mean)
+            )
+            xdiag, xy, yy = xdiag + c * dx * dx, xy + c * np.outer(dx, dy), yy + c * dy * dy
+        else:
+            S, x_mean, y_mean = self.sw_sum + o.sw_sum, self.x_mean, self.y_mean
         return _CrossStats(S, x_mean, y_mean, xdiag, xy, yy, self.n_samples + o.n_samples,
                            self.fit_intercept)
 
@@ -936,16 +932,8 @@ class _ScoreParts:
         self.S, self.mean, self.m2, self.sse = S, mean, m2, sse
 
     def merge(self, o):
-        S = self.S + o.S
-        if self.S == 0 or o.S == 0:
-            return o if self.S == 0 else self
-        d = o.mean - self.mean
-        return _ScoreParts(
-            S,
-            self.mean + d * (o.S / S),
-            self.m2 + o.m2 + d * d * (self.S * o.S / S),
-            self.sse + o.sse,
-        )
+        S, (mean,), c, (d,) = combine_means(self.S, (self.mean,), o.S, (o.mean,))
+        return _ScoreParts(S, mean, self.m2 + o.m2 + c * d * d, self.sse + o.sse)
 
 
 def _score_kernel(Xb, Yb, swb, start, coef_T, intercept):
@@ -972,11 +960,7 @@ def score(estimator, X, y, sample_weight=None):
     intercept = np.asarray(estimator.intercept_).reshape(-1)
     blocks = _blockwise_objects(_score_kernel, X, Y, sw, coef_T, intercept)
     parts = _tree_reduce(blocks, _merge_stats, 8, "l2gd-score").compute()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r2 = 1.0 - parts.sse / parts.m2
-    # scikit-learn's force_finite: constant y gives 1 for a perfect fit, else 0.
-    r2 = np.where(parts.m2 == 0, np.where(parts.sse == 0, 1.0, 0.0), r2)
-    return float(np.mean(r2))
+    return float(np.mean(r2_from_parts(parts.sse, parts.m2)))
 
 
 # ---------------------------------------------------------------------------
@@ -1017,7 +1001,7 @@ def fold_stats(X, y, sample_weight=None, *, cv=5, fit_intercept=True):
 
     The statistics of fold ``f``'s training set are the merge of the other
     folds' (exact), and its held-out error follows from fold ``f``'s own
-    statistics (:func:`fold_errors`), so every fold and every alpha of a
+    statistics (:meth:`~l2gd.RidgeStats.squared_error`), so every fold and every alpha of a
     K-fold cross-validation follows from this one pass.
 
     Parameters
@@ -1098,51 +1082,6 @@ def fold_stats(X, y, sample_weight=None, *, cv=5, fit_intercept=True):
         if s.n_samples == 0:
             raise ValueError(f"Fold {f} is empty; use fewer folds.")
     _check_total_weight(sum(s.sw_sum for s in out))
-    return out
-
-
-def fold_errors(folds, alphas):
-    """Held-out weighted squared errors of a K-fold cross-validation, from statistics.
-
-    For each alpha and fold ``f``: fit on the merge of the other folds'
-    statistics, and evaluate ``sum_{i in f} s_i (y_i - x_i w - b)^2`` from fold
-    ``f``'s own statistics (``yy - 2 w.xy + w.xx.w + S (y_mean - x_mean.w - b)^2``).
-
-    Parameters
-    ----------
-    folds : list of RidgeStats
-        From :func:`fold_stats`.
-    alphas : array-like of shape (n_alphas,)
-
-    Returns
-    -------
-    errors : ndarray of shape (n_alphas, n_folds, n_targets)
-        Divide by ``folds[f].sw_sum`` for a (weighted) mean squared error.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import dask.array as da
-    >>> from l2gd._dask import fold_stats, fold_errors
-    >>> rng = np.random.default_rng(0)
-    >>> X, y = rng.standard_normal((100, 3)), rng.standard_normal(100)
-    >>> folds = fold_stats(da.from_array(X, chunks=30), da.from_array(y, chunks=30), cv=5)
-    >>> fold_errors(folds, [0.1, 1.0, 10.0]).shape
-    (3, 5, 1)
-    """
-    from .solvers._closed_form import solve_from_stats
-
-    alphas = np.asarray(alphas, dtype=np.float64).reshape(-1)
-    K, k = len(folds), folds[0].n_targets
-    out = np.empty((alphas.size, K, k))
-    for f, test in enumerate(folds):
-        others = [s for g, s in enumerate(folds) if g != f]
-        train = _merge_stats(*others)
-        for i, a in enumerate(alphas):
-            W, _ = solve_from_stats(train, np.full(k, a, dtype=train.dtype))
-            b = train.intercept(W) if train.fit_intercept else np.zeros(k)
-            gap = test.y_mean - test.x_mean @ W - b
-            out[i, f] = test.objective(W, 0.0) + test.sw_sum * gap**2
     return out
 
 

@@ -20,6 +20,7 @@ dask = pytest.importorskip("dask")
 distributed = pytest.importorskip("distributed")
 
 from l2gd import GDRidgeRegressor, RidgeStats, _dask  # noqa: E402
+from l2gd.solvers._closed_form import solve_from_stats  # noqa: E402
 from l2gd.solvers import ClosedForm, GradientDescent, Solver  # noqa: E402
 
 WORKER_MEMORY = 400 * 2**20
@@ -314,11 +315,14 @@ def test_fold_stats_give_every_fold_and_alpha(scheduler, kind):
     splits = list(splitter.split(X) if hasattr(splitter, "split") else splitter)
     folds = _dask.fold_stats(Xd, yd, wd, cv=cv)
     assert [f.n_samples for f in folds] == [len(test) for _, test in splits]
-    errors = _dask.fold_errors(folds, alphas)
+    total = _dask._merge_stats(*folds)
     for i, a in enumerate(alphas):
         for f, (train, test) in enumerate(splits):
+            rest = total.subtract(folds[f])  # the training rows' statistics
+            W, _ = solve_from_stats(rest, np.full(rest.n_targets, a))
+            got = folds[f].squared_error(W, rest.intercept(W))
             expected = _held_out_sse(X, y, w, train, test, a)
-            np.testing.assert_allclose(errors[i, f], expected, rtol=1e-9)
+            np.testing.assert_allclose(got, expected, rtol=1e-9)
     whole = _dask._merge_stats(*folds)
     np.testing.assert_allclose(whole.xx, RidgeStats.from_batch(X, y, w).xx, rtol=1e-10)
 
