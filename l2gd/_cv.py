@@ -34,7 +34,7 @@ from sklearn import get_config
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.metrics import check_scoring, get_scorer, get_scorer_names
 from sklearn.model_selection import check_cv
-from sklearn.utils import check_array, check_random_state
+from sklearn.utils import check_array
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, process_routing
 from sklearn.utils.parallel import Parallel, delayed
@@ -49,6 +49,7 @@ from ._scaling import Rescaling
 from ._scores import r2_from_parts, r2_scores
 from ._stats import RidgeStats
 from ._validation import ACCEPT_SPARSE, FLOAT_DTYPES, as_2d_targets, check_sample_weight
+from .solvers import _registry
 from .solvers import SOLVERS, ClosedForm
 from .solvers._closed_form import _kernel
 
@@ -568,7 +569,7 @@ def ridge_path(
         grid = _check_alphas(alphas, positive=False)
     grid = np.sort(grid)[::-1].astype(X.dtype)
     solver_obj, _ = _resolve_solver(solver, X)
-    seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+    seed = _registry.seed(random_state)
     W, b, _ = _solve_path(
         problem, resc.alpha(grid), solver_obj, tol=tol, max_iter=max_iter, random_state=seed
     )
@@ -1377,7 +1378,7 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
             scorer = self._get_scorer()
             if pass_weights and _accepts_sample_weight(scorer):
                 score_params = {**score_params, "sample_weight": sw}
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        seed = _registry.seed(self.random_state)
         opts = {"tol": self.tol, "max_iter": self.max_iter, "random_state": seed}
         parallel = Parallel(n_jobs=self.n_jobs)
         stats = [None] * len(splits)

@@ -40,9 +40,9 @@ from ._scores import r2_from_parts
 from ._stats import RidgeStats, combine_means
 from ._validation import check_alpha
 
-#: ``solver="auto"`` on dask arrays: ``"closed_form"`` (one pass, ``p x p``
-#: statistics) up to this many features, else ``"gd"`` with one pass per
-#: iteration. ``solver="gd"`` also runs on the statistics up to this size.
+#: ``solver="gd"`` runs on the ``p x p`` statistics up to this many features
+#: (one pass), else with one pass per iteration. ``solver="auto"`` on dask
+#: arrays is the registry's "dask" rule (``l2gd.solvers._registry``).
 DASK_GRAM_MAX_FEATURES = 5000
 
 #: Reciprocal condition number of the equilibrated ``xx + alpha I`` below which
@@ -761,12 +761,9 @@ def _maybe_persist(X, sw):
 # The estimator entry points
 # ---------------------------------------------------------------------------
 def _solver_for(estimator, n_features):
-    from .solvers import SOLVERS
+    from .solvers import _registry
 
-    if isinstance(estimator.solver, str) and estimator.solver == "auto":
-        name = "closed_form" if n_features <= DASK_GRAM_MAX_FEATURES else "gd"
-        return SOLVERS[name](), name
-    return estimator._solver_instance(None)
+    return _registry.resolve(estimator.solver, task="dask", shape=(0, n_features))
 
 
 def fit(estimator, X, y, sample_weight=None):

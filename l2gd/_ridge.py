@@ -6,8 +6,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, RegressorMixin, clone
-from sklearn.utils import check_random_state
+from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted
 
@@ -32,39 +31,8 @@ from ._validation import (
     check_sample_weight,
 )
 from .solvers import SOLVERS, ClosedForm, SolveResult
+from .solvers import _registry
 from .solvers._closed_form import solve_from_stats
-
-#: ``solver="auto"`` picks "closed_form" when the smaller side of a dense X,
-#: or the number of features of a sparse X, is at most this; "gd" otherwise.
-AUTO_CLOSED_FORM_MAX_DIM = 5000
-AUTO_SPARSE_CLOSED_FORM_MAX_FEATURES = 2000
-
-
-def resolve_auto_solver(X):
-    """The solver name ``solver="auto"`` chooses for ``X`` (documented rule).
-
-    Dense X: ``"closed_form"`` when ``min(n_samples, n_features) <= 5000``
-    (one Gram or kernel matrix of at most 5000 x 5000), else ``"gd"``.
-    Sparse X: ``"closed_form"`` when ``n_features <= 2000`` (the dense Gram
-    matrix stays small), else ``"gd"`` (products with X only).
-    """
-    n_samples, n_features = X.shape
-    if sp.issparse(X):
-        small = n_features <= AUTO_SPARSE_CLOSED_FORM_MAX_FEATURES
-    else:
-        small = min(n_samples, n_features) <= AUTO_CLOSED_FORM_MAX_DIM
-    return "closed_form" if small else "gd"
-
-
-def resolve_auto_stream_solver(X):
-    """The solver ``solver="auto"`` streams with in ``partial_fit`` (documented rule).
-
-    ``"closed_form"`` (exact, ``O(n_features**2)`` memory) when ``n_features``
-    is at most 5000 for dense X or 2000 for sparse X, ``"sgd"`` otherwise.
-    """
-    limit = AUTO_SPARSE_CLOSED_FORM_MAX_FEATURES if sp.issparse(X) else AUTO_CLOSED_FORM_MAX_DIM
-    return "closed_form" if X.shape[1] <= limit else "sgd"
-
 
 class _NoStreamingError(AttributeError, ValueError):
     """partial_fit is unavailable for this solver: an AttributeError, so that
@@ -210,7 +178,7 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
         (:class:`~l2gd.solvers.GradientDescent`). ``"sgd"``: mini-batch
         stochastic gradient descent (:class:`~l2gd.solvers.SGD`, default
         options). ``"auto"``: chosen from the
-        data by :func:`~l2gd._ridge.resolve_auto_solver` (closed form unless
+        data by :func:`l2gd.solvers._registry.auto_solver` (closed form unless
         the problem is large in both dimensions, or sparse and wide), recorded
         in ``solver_``. A :class:`~l2gd.solvers.Solver` object (built-in or
         your own) is used as given; its options are reachable as
@@ -290,7 +258,7 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
     ``"sgd"`` makes one pass over each batch, continuing its schedule,
     averaging and running means. ``"gd"`` does not stream (``partial_fit``
     is then unavailable). With ``"auto"`` the first call chooses
-    (:func:`~l2gd._ridge.resolve_auto_stream_solver`) and records the choice
+    (:func:`l2gd.solvers._registry.auto_solver` with ``task="stream"``) and records the choice
     in ``solver_``. :meth:`fit` followed by :meth:`partial_fit` continues the
     fitted state for ``"sgd"``; the closed form keeps no statistics from
     ``fit``, so its ``partial_fit`` then starts a new stream.
@@ -343,30 +311,19 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
         self.verbose = verbose
 
     # -- solver resolution and capabilities (checked once, here) ------------
-    def _solver_instance(self, X=None):
-        """Return ``(solver, name)``; a fresh object, never the user's own."""
-        if isinstance(self.solver, str):
-            name = self.solver
-            if name == "auto":
-                name = resolve_auto_solver(X) if X is not None else "closed_form"
-            return SOLVERS[name](), name
-        solver = clone(self.solver)
-        return solver, getattr(solver, "name", None) or type(solver).__name__
+    def _solver_instance(self, X=None, task="fit"):
+        """Return ``(solver, name)`` from the registry; a fresh object, never the
+        user's own. Without X, ``"auto"`` stands for the closed form."""
+        if X is None:
+            return _registry.resolve(self.solver, task=task, shape=(1, 1))
+        return _registry.resolve(self.solver, task=task, shape=X.shape, sparse=sp.issparse(X))
 
     @staticmethod
     def _check_capabilities(solver, name, X):
-        if sp.issparse(X) and not getattr(solver, "supports_sparse", True):
-            raise ValueError(
-                f"solver {solver!r} does not support sparse X; use solver='closed_form' or "
-                "'gd', or pass X.toarray()."
-            )
         xp, _ = namespace(X)
-        if not is_numpy(xp) and not getattr(solver, "supports_array_api", False):
-            raise ValueError(
-                f"solver {name!r} runs on NumPy and SciPy inputs only; for "
-                f"{xp.__name__} arrays use solver='closed_form' or 'gd', or turn "
-                "array_api_dispatch off."
-            )
+        _registry.check_capabilities(
+            solver, name, sparse=sp.issparse(X), namespace=None if is_numpy(xp) else xp.__name__
+        )
 
     def _validate_fit_data(self, X, y, sample_weight, reset=True):
         """Validated ``X, Y (2-D), sample_weight, y.ndim``; y and the weights
@@ -468,7 +425,7 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
     def _run_solver(self, solver, name, problem, scaling):
         """``solver.solve(problem)`` with this estimator's tol, max_iter, seed,
         verbosity and warm start, its result checked."""
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        seed = _registry.seed(self.random_state)
         result = solver.solve(
             problem,
             init=self._warm_start_init(problem, scaling),
@@ -483,14 +440,10 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
     def _stream_solver(self, X=None):
         """``(solver, name, update)`` that ``partial_fit`` uses."""
         stream = getattr(self, "_stream", None)
-        if isinstance(self.solver, str) and self.solver == "auto":
-            if stream is not None and stream.state is not None:
-                name = stream.solver
-            else:
-                name = resolve_auto_stream_solver(X) if X is not None else "closed_form"
-            solver = SOLVERS[name]()
+        if self.solver == "auto" and stream is not None and stream.state is not None:
+            solver, name = SOLVERS[stream.solver](), stream.solver  # the stream's choice
         else:
-            solver, name = self._solver_instance(X)
+            solver, name = self._solver_instance(X, task="stream")
         return solver, name, _partial_solver(solver)
 
     def _partial_fit_available(self):
@@ -611,7 +564,7 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
         if not first:
             self._check_stream(stream, name, Y.shape[1])
         alpha = check_alpha(self.alpha, Y.shape[1], X.dtype)
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        seed = _registry.seed(self.random_state)
         state, result = update(
             None if first else stream.state,
             X,
@@ -740,8 +693,9 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
         solver = self.solver
         if isinstance(solver, str):
             solver = SOLVERS.get(solver, SOLVERS["closed_form"])()
-        tags.input_tags.sparse = bool(getattr(solver, "supports_sparse", True))
-        tags.non_deterministic = bool(getattr(solver, "stochastic", False))
-        tags.array_api_support = bool(getattr(solver, "supports_array_api", False))
+        can = _registry.capabilities(solver)
+        tags.input_tags.sparse = can["sparse"]
+        tags.non_deterministic = can["stochastic"]
+        tags.array_api_support = can["array_api"]
         tags.target_tags.multi_output = True
         return tags

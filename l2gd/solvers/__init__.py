@@ -2,19 +2,17 @@
 
 Every solver implements ``solve(problem, *, init, tol, max_iter,
 random_state, verbose) -> SolveResult`` (see :class:`Solver`). The estimator
-resolves a string ``solver`` through :data:`SOLVERS` and never branches on
-solver names; a user-written :class:`Solver` subclass works the same way as a
-built-in one.
+resolves a string ``solver`` through :data:`SOLVERS` (``l2gd.solvers._registry``,
+which also holds the only definition of ``"auto"`` and the capability checks)
+and never branches on solver names; a user-written :class:`Solver` subclass
+works the same way as a built-in one.
 """
 
 from ._base import IterativeSolver, Solver, SolveResult
 from ._closed_form import ClosedForm
 from ._gd import GradientDescent
+from ._registry import SOLVERS
 from ._sgd import SGD, SGDState
-
-#: Registry: solver name -> solver class. Parameter validation derives the
-#: allowed values of ``solver`` from it.
-SOLVERS = {cls.name: cls for cls in (ClosedForm, GradientDescent, SGD)}
 
 __all__ = [
     "SOLVERS",

@@ -357,7 +357,8 @@ def _normal_residual(problem, W):
     One pass over X in row blocks.
     """
     if problem.is_sparse or not is_numpy(problem.xp):
-        return -0.5 * to_numpy(problem.gradient(to_device(W, problem.xp, problem.device)))
+        W = to_device(W, problem.xp, problem.device, problem.dtype)
+        return -0.5 * to_numpy(problem.gradient(W))
     ext = extended_dtype(problem.dtype)
     We = W.astype(ext)
     m = problem.X_offset.astype(ext)

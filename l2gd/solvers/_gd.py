@@ -451,7 +451,7 @@ class GradientDescent(IterativeSolver):
         den = to_numpy(2.0 * state.step * xp.sum(state.ZY * state.ZY, axis=0))
         with np.errstate(divide="ignore", invalid="ignore"):
             rq = np.asarray(num, dtype=np.float64) / np.asarray(den, dtype=np.float64)
-        scale = np.asarray(to_numpy(state.D[0]), dtype=np.float64)  # D is constant here
+        scale = np.asarray(to_numpy(state.D[0, ...]), dtype=np.float64)  # D is constant here
         ok = np.isfinite(rq) & (rq > 0)
         state.theta_lo = np.where(ok, np.fmin(state.theta_lo, rq / scale), state.theta_lo)
         state.theta_hi = np.where(ok, np.fmax(state.theta_hi, rq / scale), state.theta_hi)

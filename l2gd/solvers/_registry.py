@@ -1,0 +1,162 @@
+"""The solver registry: names, the only definition of ``"auto"``, capabilities.
+
+Every estimator and function that takes a ``solver`` argument resolves it
+here, so a string and a user-written :class:`~l2gd.solvers.Solver` object go
+through the same checks, and ``"auto"`` means one documented rule table.
+
+Capabilities are derived from what a solver *has*, never declared twice: a
+solver streams (``partial_fit``) because it defines ``partial_solve``; the
+flags ``supports_sparse``, ``supports_array_api`` and ``stochastic`` are its
+own attributes. :func:`check_capabilities` raises, once and up front, an
+error that names the solvers that can do what was asked.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.base import clone
+
+from ._closed_form import ClosedForm
+from ._gd import GradientDescent
+from ._sgd import SGD
+
+#: Registry: solver name -> solver class. Parameter validation derives the
+#: allowed values of ``solver`` from it.
+SOLVERS = {cls.name: cls for cls in (ClosedForm, GradientDescent, SGD)}
+
+#: ``"auto"`` solves in closed form when the Gram (or kernel) matrix it forms
+#: has at most this many rows: the smaller side of dense X, the number of
+#: features of sparse X (whose kernel would be dense), the number of features
+#: when streaming (``O(n_features**2)`` statistics) or on Dask.
+GRAM_MAX_DIM = 5000
+SPARSE_GRAM_MAX_FEATURES = 2000
+
+
+@dataclass(frozen=True)
+class AutoRule:
+    """One row of the ``"auto"`` table: for ``task``, ``small`` is chosen when
+    the matrix the closed form would form is small, else ``large``."""
+
+    task: str
+    small: str
+    large: str
+    description: str
+
+
+#: The only definition of ``solver="auto"``.
+AUTO_RULES = {
+    rule.task: rule
+    for rule in (
+        AutoRule(
+            "fit",
+            "closed_form",
+            "gd",
+            "dense X: min(n_samples, n_features) <= 5000; sparse X: n_features <= 2000",
+        ),
+        AutoRule("stream", "closed_form", "sgd", "n_features <= 5000 (2000 for sparse X)"),
+        AutoRule("dask", "closed_form", "gd", "n_features <= 5000"),
+    )
+}
+
+
+def _gram_side(task, n_samples, n_features, sparse):
+    if task == "fit" and not sparse:
+        return min(n_samples, n_features)
+    return n_features
+
+
+def auto_solver(task, n_samples, n_features, *, sparse=False):
+    """The solver name ``solver="auto"`` chooses (see :data:`AUTO_RULES`).
+
+    Parameters
+    ----------
+    task : {"fit", "stream", "dask"}
+        ``"fit"`` (also ``ridge_path`` and ``GDRidgeCV``), ``"stream"``
+        (``partial_fit``) or ``"dask"`` (dask arrays).
+    n_samples, n_features : int
+        Shape of X (``n_samples`` is not used by "stream" and "dask").
+    sparse : bool, default=False
+        Whether X is a SciPy sparse matrix.
+
+    Returns
+    -------
+    name : str
+        A key of :data:`SOLVERS`.
+    """
+    rule = AUTO_RULES[task]
+    limit = SPARSE_GRAM_MAX_FEATURES if sparse else GRAM_MAX_DIM
+    return rule.small if _gram_side(task, n_samples, n_features, sparse) <= limit else rule.large
+
+
+def resolve(solver, *, task="fit", shape=(0, 0), sparse=False):
+    """A fresh solver object and its name for the ``solver`` argument.
+
+    Strings are looked up in :data:`SOLVERS` (``"auto"`` through
+    :func:`auto_solver` with X's ``shape``); a solver object is cloned, so the
+    user's own object is never changed.
+
+    Returns
+    -------
+    solver : Solver
+    name : str
+        The registry name, or the class name of an unregistered solver.
+    """
+    if isinstance(solver, str):
+        name = auto_solver(task, *shape, sparse=sparse) if solver == "auto" else solver
+        return SOLVERS[name](), name
+    obj = clone(solver)
+    return obj, getattr(obj, "name", None) or type(obj).__name__
+
+
+def streams(solver):
+    """Whether ``solver`` supports ``partial_fit``: it defines ``partial_solve``."""
+    return callable(getattr(solver, "partial_solve", None))
+
+
+def _able(capability):
+    return sorted(name for name, cls in SOLVERS.items() if capability(cls()))
+
+
+def check_capabilities(solver, name, *, sparse=False, namespace=None, stream=False):
+    """Raise a ``ValueError`` naming the solvers that can, when ``solver`` cannot
+    handle sparse X, X of a non-NumPy Array API ``namespace`` (its name), or
+    streaming."""
+    if sparse and not getattr(solver, "supports_sparse", True):
+        raise ValueError(
+            f"solver {name!r} does not support sparse X; use solver="
+            + " or ".join(repr(n) for n in _able(lambda s: s.supports_sparse))
+            + ", or pass X.toarray()."
+        )
+    if namespace is not None and not getattr(solver, "supports_array_api", False):
+        raise ValueError(
+            f"solver {name!r} runs on NumPy and SciPy inputs only; for {namespace} arrays "
+            "use solver="
+            + " or ".join(repr(n) for n in _able(lambda s: s.supports_array_api))
+            + ", or turn array_api_dispatch off."
+        )
+    if stream and not streams(solver):
+        raise ValueError(
+            f"solver {name!r} does not support partial_fit; use solver="
+            + " or ".join(repr(n) for n in _able(streams))
+            + " (the solvers that stream), or fit."
+        )
+
+
+def capabilities(solver):
+    """What ``solver`` can do, as a dict of booleans (the basis of the estimators'
+    scikit-learn tags)."""
+    return {
+        "sparse": bool(getattr(solver, "supports_sparse", True)),
+        "array_api": bool(getattr(solver, "supports_array_api", False)),
+        "stochastic": bool(getattr(solver, "stochastic", False)),
+        "partial_fit": streams(solver),
+        "path": callable(getattr(solver, "solve_path", None)),
+    }
+
+
+def seed(random_state):
+    """The int seed a solver receives, drawn once from ``random_state`` (the one
+    place estimators turn a ``random_state`` into a solver's seed)."""
+    from sklearn.utils import check_random_state
+
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
