@@ -32,7 +32,7 @@ from ._validation import (
 )
 from .solvers import SOLVERS, ClosedForm, SolveResult
 from .solvers import _registry
-from .solvers._closed_form import solve_from_stats
+from .solvers._closed_form import solve_stats
 
 class _NoStreamingError(AttributeError, ValueError):
     """partial_fit is unavailable for this solver: an AttributeError, so that
@@ -86,41 +86,9 @@ def check_solve_result(result, n_features, n_targets, solver):
     return result
 
 
-def _stats_partial_solve(
-    stats, X, Y, sample_weight, *, alpha, fit_intercept, random_state=None, verbose=0
-):
-    """Exact streaming of the closed form: merge the batch's statistics, solve."""
-    batch = RidgeStats._from_checked(X, Y, sample_weight, fit_intercept)
-    stats = batch if stats is None else stats.merge(batch)
-    return stats, _solve_stats(stats, alpha)
-
-
-def _solve_stats(stats, alpha):
-    W, method = solve_from_stats(stats, alpha)
-    value = float(np.sum(stats.objective(W, alpha)))
-    return SolveResult(
-        coef=W,
-        intercept=stats.intercept(W),
-        n_iter=1,
-        converged=True,
-        history=(value,),
-        info={"method": method, "stats": stats},
-    )
-
-
 def _partial_solver(solver):
-    """The streaming update of ``solver`` (``partial_solve``), or None.
-
-    Solvers stream by defining ``partial_solve(state, X, Y, sample_weight, *,
-    alpha, fit_intercept, random_state, verbose) -> (state, SolveResult)``;
-    the closed form streams exactly through :class:`~l2gd.RidgeStats`.
-    """
-    method = getattr(solver, "partial_solve", None)
-    if method is not None:
-        return method
-    if isinstance(solver, ClosedForm):
-        return _stats_partial_solve
-    return None
+    """The streaming update of ``solver`` (its ``partial_solve``), or None."""
+    return solver.partial_solve if _registry.streams(solver) else None
 
 
 #: Optional fitted attributes, set from ``SolveResult.info`` when a solver reports them.
@@ -635,7 +603,7 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
                 f"fit_intercept={stats.fit_intercept}."
             )
         solver, name, update = est._stream_solver()
-        if update is not _stats_partial_solve:
+        if not isinstance(solver, ClosedForm):
             raise ValueError(
                 "from_stats solves in closed form; solver must be 'closed_form' or 'auto', "
                 f"got {est.solver!r}."
@@ -643,7 +611,7 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
         if not stats.sw_sum > 0:
             raise ValueError("stats has zero total sample weight; nothing to fit.")
         alpha = check_alpha(est.alpha, stats.n_targets, stats.dtype)
-        result = _solve_stats(stats, alpha)
+        result = solve_stats(stats, alpha)
         est.n_features_in_ = stats.n_features
         est._set_fitted(result, 1 if stats.n_targets == 1 else 2, "closed_form")
         est._stream = _Stream("closed_form", stats, stats.n_targets, stats.fit_intercept)

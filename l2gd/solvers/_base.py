@@ -63,7 +63,12 @@ class Solver(BaseEstimator):
 
     name = None
     supports_sparse = True
-    supports_partial_fit = False
+
+    @property
+    def supports_partial_fit(self):
+        """Whether the solver streams: derived from having ``partial_solve``."""
+        return callable(getattr(self, "partial_solve", None))
+
     supports_array_api = False
     stochastic = False
 

@@ -41,6 +41,21 @@ _GramSolve = GramCholesky
 _FALLBACK_EPS_FACTOR = FALLBACK_EPS_FACTOR
 
 
+def solve_stats(stats, alpha):
+    """A :class:`SolveResult` from :class:`~l2gd.RidgeStats` alone (streaming,
+    ``from_stats``)."""
+    W, method = solve_from_stats(stats, alpha)
+    value = float(np.sum(stats.objective(W, alpha)))
+    return SolveResult(
+        coef=W,
+        intercept=stats.intercept(W),
+        n_iter=1,
+        converged=True,
+        history=(value,),
+        info={"method": method, "stats": stats},
+    )
+
+
 def _warn_singular(alpha, spectrum, cutoff, n_features, what):
     warn_if_singular(alpha, numerical_rank(spectrum, cutoff), n_features, what, stacklevel=5)
 
@@ -97,9 +112,9 @@ def solve_from_stats(stats, alpha):
     _check_finite(B, "X^T y of the statistics")
     fact = GramCholesky(G, alpha)
     if gram_is_reliable(fact.rcond, G.dtype):
-        return _check_finite(fact.solve(B), "the solution"), "cholesky"
+        return _check_finite(fact.solve(B), "the solution").astype(G.dtype, copy=False), "cholesky"
     W = gram_eigh_solve(G, B, alpha, "the Gram matrix of the statistics")
-    return _check_finite(W, "the solution"), "eigh"
+    return _check_finite(W, "the solution").astype(G.dtype, copy=False), "eigh"
 
 
 def _gram(problem):
@@ -110,8 +125,8 @@ def _gram(problem):
     Other namespaces: matrix products over row blocks on X's device.
     """
     if is_numpy(problem.xp):
-        stats = RidgeStats._from_problem(problem)
-        return stats.xx, stats.xy, stats.yy
+        problem._stats = RidgeStats._from_problem(problem)  # kept for streaming after fit
+        return problem._stats.xx, problem._stats.xy, problem._stats.yy
     xp, X = problem.xp, problem.X
     n, p = X.shape
     rows = _block_rows(p, 8, n) * (_DEVICE_BLOCK_BYTES // _BLOCK_BYTES)
@@ -180,6 +195,21 @@ class ClosedForm(Solver):
         """Sparse X is supported except by ``method="svd"``."""
         return self.method != "svd"
 
+    def partial_solve(
+        self, state, X, Y, sample_weight, *, alpha, fit_intercept, random_state=None, verbose=0
+    ):
+        """Exact streaming: merge this batch's :class:`~l2gd.RidgeStats` into
+        ``state`` (None for the first batch) and solve from the statistics.
+
+        Returns
+        -------
+        state : RidgeStats
+        result : SolveResult
+        """
+        batch = RidgeStats._from_checked(X, Y, sample_weight, fit_intercept)
+        stats = batch if state is None else state.merge(batch)
+        return stats, solve_stats(stats, alpha)
+
     def solve(self, problem, *, init=None, tol=None, max_iter=None, random_state=None, verbose=0):
         if self.method not in _METHODS:
             raise ValueError(f"method must be one of {_METHODS}, got {self.method!r}.")
@@ -201,8 +231,15 @@ class ClosedForm(Solver):
             n_iter=1,
             converged=True,
             history=(value,),
-            info={"method": method},
+            info=self._info(problem, method),
         )
+
+    @staticmethod
+    def _info(problem, method):
+        """``method``, and the data's statistics when the Gram route computed them
+        (NumPy/SciPy data): ``partial_fit`` after ``fit`` continues from them."""
+        stats = getattr(problem, "_stats", None)
+        return {"method": method} if stats is None else {"method": method, "stats": stats}
 
     def _primal(self, problem):
         xx, xy, yy = _gram(problem)

@@ -294,7 +294,6 @@ class SGD(IterativeSolver):
 
     name = "sgd"
     stochastic = True
-    supports_partial_fit = True
     default_max_iter = 1000
 
     def __init__(
