@@ -6,7 +6,14 @@ A solver is a small object with one job::
                           random_state=None, verbose=0)
 
 where ``problem`` is a :class:`l2gd.RidgeProblem` and ``result`` a
-:class:`SolveResult`. Solvers are scikit-learn estimators in the narrow sense
+:class:`SolveResult`; and a whole regularization path::
+
+    path = solver.solve_path(problem, alphas, tol=None, max_iter=None,
+                             random_state=None, verbose=0)
+
+a :class:`PathResult` (by default warm-started solves from the largest to the
+smallest alpha; :class:`~l2gd.solvers.ClosedForm` overrides it with the
+spectral path). Solvers are scikit-learn estimators in the narrow sense
 (:class:`~sklearn.base.BaseEstimator`), so their options are reachable as
 ``solver__learning_rate`` by :class:`~sklearn.model_selection.GridSearchCV`,
 and they clone and pickle.
@@ -16,12 +23,15 @@ work: ``supports_sparse``, ``supports_partial_fit``, ``supports_array_api``
 (runs on any Array API namespace and device), ``stochastic``.
 """
 
+import copy
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
+
+from .._array_api import to_numpy
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,56 @@ class SolveResult:
     info: dict = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class PathResult:
+    """What :meth:`Solver.solve_path` returns: solutions along a grid of alphas.
+
+    Parameters
+    ----------
+    coefs : ndarray of shape (n_alphas, n_features, n_targets)
+        Coefficients, one slice per alpha, in the order of the alphas given.
+    intercepts : ndarray of shape (n_alphas, n_targets)
+        Intercepts (zeros without intercept).
+    n_iter : ndarray of int of shape (n_alphas,)
+        Iterations of each alpha's solve (1 for the closed form).
+    converged : ndarray of bool of shape (n_alphas,)
+        Whether each alpha's solve met its stopping test.
+    info : dict
+        Solver-specific details, e.g. ``{"method": "eigh", "n_exact": 0}``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from l2gd import RidgeProblem
+    >>> from l2gd.solvers import ClosedForm
+    >>> rng = np.random.default_rng(0)
+    >>> X, Y = rng.standard_normal((30, 3)), rng.standard_normal((30, 1))
+    >>> path = ClosedForm().solve_path(RidgeProblem(X, Y, [0.0]), [0.1, 1.0, 10.0])
+    >>> path.coefs.shape, bool(path.converged.all())
+    ((3, 3, 1), True)
+    """
+
+    coefs: np.ndarray
+    intercepts: np.ndarray
+    n_iter: np.ndarray
+    converged: np.ndarray
+    info: dict = field(default_factory=dict)
+
+
+def at_alpha(problem, alpha):
+    """``problem`` with the penalty ``alpha`` for every target: its
+    ``with_alpha(alpha)`` when it has one (which may share alpha-independent
+    work between the copies), else a shallow copy with ``alpha`` replaced."""
+    with_alpha = getattr(problem, "with_alpha", None)
+    if callable(with_alpha):
+        return with_alpha(alpha)
+    new = copy.copy(problem)
+    new.alpha = problem.xp.asarray(
+        np.full(problem.n_targets, alpha), dtype=problem.dtype, device=problem.device
+    )
+    return new
+
+
 class Solver(BaseEstimator):
     """Base class of l2gd solvers.
 
@@ -78,9 +138,50 @@ class Solver(BaseEstimator):
 
     default_max_iter = None
 
+    #: Whether :meth:`solve_path` starts from the problem's statistics when it
+    #: offers them (``problem.stats``), so a caller that has them (a fold's
+    #: training rows: the total minus the test fold) should pass them.
+    path_uses_stats = False
+
     def solve(self, problem, *, init=None, tol=None, max_iter=None, random_state=None, verbose=0):
         """Minimize the ridge objective of ``problem``; return a :class:`SolveResult`."""
         raise NotImplementedError
+
+    def solve_path(
+        self, problem, alphas, *, tol=None, max_iter=None, random_state=None, verbose=0
+    ):
+        """Solutions for every alpha of ``alphas`` (in the order given).
+
+        The default is a warm-started path: the alphas are solved from the
+        largest to the smallest (from the best conditioned problem to the
+        worst), each solve starting from the previous coefficients.
+        ``problem.alpha`` is ignored.
+
+        Returns
+        -------
+        path : PathResult
+        """
+        alphas = np.asarray(alphas, dtype=np.float64).reshape(-1)
+        n_alphas, shape = len(alphas), (problem.n_features, problem.n_targets)
+        W = np.empty((n_alphas, *shape), dtype=problem.dtype)
+        b = np.zeros((n_alphas, problem.n_targets), dtype=problem.dtype)
+        n_iter = np.empty(n_alphas, dtype=int)
+        converged = np.empty(n_alphas, dtype=bool)
+        init = None
+        for i in np.argsort(-alphas, kind="stable"):
+            result = self.solve(
+                at_alpha(problem, alphas[i]), init=init, tol=tol, max_iter=max_iter,
+                random_state=random_state, verbose=verbose,
+            )
+            init = result.coef
+            W[i], n_iter[i], converged[i] = _host(result.coef), result.n_iter, result.converged
+            if problem.fit_intercept:
+                b[i] = _host(result.intercept)
+        return PathResult(W, b, n_iter, converged, {"method": "warm_start"})
+
+
+def _host(A):
+    return np.asarray(to_numpy(A))
 
 
 class IterativeSolver(Solver):

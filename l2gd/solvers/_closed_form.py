@@ -1,9 +1,12 @@
-"""Direct (closed-form) solver: blocked Gram + Cholesky, dual form, SVD/LSQR fallbacks.
+"""Direct (closed-form) solver: blocked Gram + Cholesky, dual form, SVD/LSQR fallbacks,
+and the spectral regularization path (every alpha from one decomposition).
 
 Products with X run in X's namespace and on its device; the small dense
 factorizations (``n_features x n_features`` or ``n_samples x n_samples``) run on
 the host with LAPACK, where they are cheap and where condition estimates exist.
 """
+
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg as la
@@ -24,10 +27,13 @@ from .._linalg import (
     gram_is_reliable,
     numerical_rank,
     orthogonal_ridge,
+    singular_cutoff,
+    spectral_cutoff,
     warn_if_singular,
 )
+from .._objective import RidgeProblem
 from .._stats import _BLOCK_BYTES, RidgeStats, _block_rows
-from ._base import Solver, SolveResult
+from ._base import PathResult, Solver, SolveResult
 
 _METHODS = ("auto", "gram", "svd")
 
@@ -195,6 +201,75 @@ class ClosedForm(Solver):
         """Sparse X is supported except by ``method="svd"``."""
         return self.method != "svd"
 
+    @property
+    def path_uses_stats(self):
+        """The Gram route's path starts from statistics; ``method="svd"`` needs the rows."""
+        return self.method != "svd"
+
+    def _check_method(self):
+        if self.method not in _METHODS:
+            raise ValueError(f"method must be one of {_METHODS}, got {self.method!r}.")
+
+    def spectrum(self, problem):
+        """The :class:`Spectrum` of ``problem`` (host float64) that :meth:`solve_path` uses.
+
+        ``method="svd"``: an SVD of ``S^{1/2} X_c`` (:func:`spectrum_from_svd`).
+        Otherwise the eigendecomposition of the Gram matrix of the statistics
+        (``problem.stats`` when the problem offers them, else computed from the
+        rows) when ``n_features <= n_samples``, of the deflated kernel otherwise.
+        """
+        self._check_method()
+        stats = problem_stats(problem)
+        if self.method == "svd":
+            if not isinstance(problem, RidgeProblem):
+                raise ValueError(
+                    'ClosedForm(method="svd") needs the rows of the problem, not only its '
+                    'statistics; use method="auto" or "gram".'
+                )
+            return spectrum_from_svd(problem)
+        if stats is not None and (
+            problem.n_features <= stats.n_samples or not isinstance(problem, RidgeProblem)
+        ):
+            return spectrum_from_stats(stats)
+        if problem.n_features <= problem.n_samples:
+            return spectrum_from_stats(RidgeStats._from_problem(problem))
+        return spectrum_from_kernel(problem)
+
+    def solve_path(
+        self, problem, alphas, *, tol=None, max_iter=None, random_state=None, verbose=0
+    ):
+        """The spectral path: every alpha from one decomposition (:meth:`spectrum`).
+
+        Alphas at which the decomposition is not accurate enough
+        (:meth:`Spectrum.accurate`: columns of very different scales, tiny
+        alphas on rank-deficient data) are fit one at a time by orthogonal
+        factorizations of the column-scaled design (:class:`DataFits`), or
+        from the statistics when the problem has no rows (:class:`StatsFits`).
+        ``info``: ``method`` (``"eigh"`` or ``"svd"``) and ``n_exact``, the
+        number of alphas fit one at a time.
+
+        Returns
+        -------
+        path : PathResult
+        """
+        alphas = np.asarray(alphas, dtype=np.float64).reshape(-1)
+        spectrum = self.spectrum(problem)
+
+        def fits():
+            if isinstance(problem, RidgeProblem):
+                return DataFits(problem)
+            return StatsFits(problem_stats(problem))
+
+        W, b, n_exact = spectral_path(spectrum, alphas, fits, problem.fit_intercept)
+        if verbose:
+            print(f"[ClosedForm] path of {len(alphas)} alphas by {spectrum.method}, "
+                  f"{n_exact} fit one at a time")
+        ones = np.ones(len(alphas))
+        return PathResult(
+            W, b, ones.astype(int), ones.astype(bool),
+            {"method": spectrum.method, "n_exact": n_exact},
+        )
+
     def partial_solve(
         self, state, X, Y, sample_weight, *, alpha, fit_intercept, random_state=None, verbose=0
     ):
@@ -211,8 +286,7 @@ class ClosedForm(Solver):
         return stats, solve_stats(stats, alpha)
 
     def solve(self, problem, *, init=None, tol=None, max_iter=None, random_state=None, verbose=0):
-        if self.method not in _METHODS:
-            raise ValueError(f"method must be one of {_METHODS}, got {self.method!r}.")
+        self._check_method()
         value = None
         if self.method == "svd":
             W, method = _svd_solve(problem), "svd"
@@ -265,21 +339,12 @@ class ClosedForm(Solver):
 
     def _dual(self, problem):
         xp = problem.xp
-        K = to_numpy(_kernel(problem))
+        system = dual_system(problem)
+        K, b = system.K, system.b
         alpha = to_numpy(problem.alpha)
-        root = None if problem.sample_weight is None else xp.sqrt(problem.sample_weight)
-        b = problem.Yc if root is None else problem.Yc * root[:, None]
-        b = to_numpy(b)
-        if problem.fit_intercept:
-            # The centered kernel has the null vector u = S^{1/2} 1, so K + alpha I
-            # always has the eigenvalue alpha and its condition says nothing about
-            # the data. b is orthogonal to u (y is centered), so adding c u u^T
-            # leaves the solution unchanged and removes the spurious eigenvalue.
-            u = np.ones(K.shape[0], dtype=K.dtype) if root is None else to_numpy(root)
-            K += (np.trace(K) / K.shape[0] / (u @ u)) * np.outer(u, u)
         C = np.empty_like(b)
-        rcond = np.inf
-        for a in np.unique(alpha):
+        rcond = np.inf if K.shape[0] else 1.0  # n = 1 with an intercept: w = 0
+        for a in np.unique(alpha) if K.shape[0] else ():
             M = K.copy()
             M.flat[:: K.shape[0] + 1] += a
             c, rc = cholesky_rcond(M)
@@ -293,9 +358,7 @@ class ClosedForm(Solver):
         if rcond == 0.0:
             _check_finite(K, "the kernel matrix X X^T")
             C = gram_eigh_solve(K, b, alpha, "the kernel matrix")
-        C = to_device(C, xp, problem.device, problem.dtype)
-        if root is not None:
-            C = C * root[:, None]
+        C = to_device(system.to_samples(C), xp, problem.device, problem.dtype)
         return problem.rmatvec(C), "dual"
 
 
@@ -463,3 +526,358 @@ def _lsqr_solve(problem):
         )
         W[:, k] = out[0]
     return W
+
+
+# ---------------------------------------------------------------------------
+# The dual (kernel) system: one home for the dual solve and the spectral path
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class InterceptComplement:
+    """An orthonormal basis ``Q`` (``n x (n - 1)``) of the complement of a vector ``u``.
+
+    ``Q`` is the last ``n - 1`` columns of the Householder reflector
+    ``H = I - beta h h^T`` with ``H u = -sign(u_0) ||u|| e_0`` (no
+    cancellation), applied in ``O(n)`` per column, never formed.
+    """
+
+    h: np.ndarray
+    beta: float
+
+    @classmethod
+    def of(cls, u):
+        v = np.asarray(u, dtype=np.float64) / np.linalg.norm(u)
+        h = v.copy()
+        h[0] += 1.0 if v[0] >= 0 else -1.0
+        return cls(h, 2.0 / float(h @ h))
+
+    def reduce(self, B):
+        """``Q^T B`` for ``B`` of shape (n, k) (or (n, n) as a left product)."""
+        return (B - self.beta * np.outer(self.h, self.h @ B))[1:]
+
+    def lift(self, C):
+        """``Q C`` for ``C`` of shape (n - 1, k)."""
+        return np.vstack([np.zeros((1, C.shape[1]), dtype=C.dtype), C]) - self.beta * np.outer(
+            self.h, self.h[1:] @ C
+        )
+
+
+def deflate_intercept(K, u):
+    """The kernel restricted to the complement of its null vector ``u``.
+
+    With an intercept the kernel ``K = S^{1/2} X_c X_c^T S^{1/2}`` has the exact
+    null vector ``u = S^{1/2} 1``; computed, its eigenvalue is rounding
+    noise that would pass for data (a spurious eigenvalue ``alpha`` of
+    ``K + alpha I``, a spurious direction of the spectral path). With ``Q``
+    the orthonormal complement of ``u`` (:class:`InterceptComplement`),
+    ``K = Q (Q^T K Q) Q^T`` exactly.
+
+    Parameters
+    ----------
+    K : ndarray of shape (n, n)
+        Symmetric kernel with ``K u = 0`` in exact arithmetic.
+    u : ndarray of shape (n,)
+        The null vector (non-zero).
+
+    Returns
+    -------
+    Kd : ndarray of shape (n - 1, n - 1)
+        ``Q^T K Q``, symmetric.
+    Q : InterceptComplement
+    """
+    Q = InterceptComplement.of(u)
+    Kd = Q.reduce(Q.reduce(K).T)
+    return (Kd + Kd.T) / 2.0, Q
+
+
+@dataclass(frozen=True)
+class DualSystem:
+    """The dual form of a problem on the host: ``K = A A^T`` and ``b = S^{1/2} y_c``
+    with ``A = S^{1/2} X_c``, both restricted to the complement of the
+    intercept's null direction when there is one (``complement``).
+
+    ``w = A^T (K + alpha I)^{-1} b``; :meth:`to_samples` maps a solution ``C``
+    of the (restricted) system to ``S^{1/2} Q C``, so that ``w = X_c^T`` of it.
+    """
+
+    K: np.ndarray
+    b: np.ndarray
+    root: np.ndarray
+    complement: InterceptComplement = None
+
+    def lift(self, C):
+        """``Q C`` (``C`` itself without intercept)."""
+        return C if self.complement is None else self.complement.lift(C)
+
+    def to_samples(self, C):
+        return self.lift(C) * self.root[:, None]
+
+
+def dual_system(problem):
+    """The :class:`DualSystem` of ``problem`` (the kernel by :func:`_kernel`)."""
+    root = _root_weights(problem)
+    K = np.asarray(to_numpy(_kernel(problem)))
+    b = np.asarray(to_numpy(problem.Yc)) * root[:, None]
+    if not problem.fit_intercept:
+        return DualSystem(K, b, root)
+    K, Q = deflate_intercept(K, root)
+    return DualSystem(K, Q.reduce(b), root, Q)
+
+
+def _root_weights(problem):
+    """``S^{1/2}`` on the host (ones without weights)."""
+    if problem.sample_weight is None:
+        return np.ones(problem.n_samples, dtype=np.float64)
+    return np.sqrt(np.asarray(to_numpy(problem.sample_weight), dtype=np.float64))
+
+
+# ---------------------------------------------------------------------------
+# The spectral path
+# ---------------------------------------------------------------------------
+#: Largest relative error of ``L + alpha`` (eigenvalue error over shifted
+#: eigenvalue) at which the spectral path is used; beyond it, alpha is solved
+#: on its own (see :meth:`Spectrum.accurate`).
+_SPECTRAL_RTOL = 1e-8
+
+
+@dataclass(frozen=True)
+class KernelParts:
+    """Leave-one-out pieces of the wide (sample-space) routes.
+
+    ``U``: the kept left singular vectors of ``S^{1/2} X_c`` (orthogonal to
+    ``S^{1/2} 1`` with an intercept); ``q``: squared row norms of the other
+    directions of the (deflated) sample space (``1 - h_i - s_i / S`` at
+    ``alpha = 0``, computed without cancellation); ``r0``: the projection of
+    ``S^{1/2} y_c`` on them (the weighted least-squares residual).
+    """
+
+    U: np.ndarray
+    q: np.ndarray
+    r0: np.ndarray
+
+
+@dataclass(frozen=True)
+class Spectrum:
+    """Ridge solutions for every alpha from one decomposition.
+
+    ``X_c^T S X_c = V diag(L) V^T`` restricted to its numerical range;
+    ``P = V^T X_c^T S y_c``. Then ``w(alpha) = V (P / (L + alpha))`` and
+    ``b = y_mean - x_mean @ w``.
+
+    ``L_err`` bounds the absolute error of each kept ``L``; ``null_err`` that
+    of the dropped directions (taken as exactly 0; 0 when none is dropped).
+    :meth:`accurate` says for which alphas these errors are negligible next
+    to ``L + alpha``. ``kernel`` (wide routes) holds what leave-one-out needs
+    in the weighted sample space. ``method`` names the decomposition.
+    """
+
+    V: np.ndarray
+    L: np.ndarray
+    P: np.ndarray
+    x_mean: np.ndarray
+    y_mean: np.ndarray
+    L_err: np.ndarray
+    null_err: float
+    method: str
+    kernel: KernelParts = None
+
+    def accurate(self, alphas):
+        """Whether the spectral solution is accurate at each alpha: every
+        eigenvalue's error is below ``_SPECTRAL_RTOL`` times ``L + alpha``."""
+        a = np.asarray(alphas, dtype=np.float64)
+        ok = np.all(self.L_err[:, None] <= _SPECTRAL_RTOL * (self.L[:, None] + a[None, :]), axis=0)
+        return ok & (self.null_err <= _SPECTRAL_RTOL * a)
+
+    def coefs(self, alphas):
+        """Coefficients of shape (n_alphas, n_features, n_targets)."""
+        r, k = self.P.shape
+        scaled = self.P[:, None, :] * inverse_shift(self.L, alphas)[:, :, None]
+        W = self.V @ scaled.reshape(r, len(alphas) * k)
+        return np.ascontiguousarray(W.reshape(len(self.V), len(alphas), k).transpose(1, 0, 2))
+
+    def intercepts(self, W):
+        return self.y_mean - np.einsum("j,ajk->ak", self.x_mean, W)
+
+
+def _eigen_errors(L):
+    """Kept eigenvalues, and the errors of the :class:`Spectrum` fields, for a
+    symmetric eigendecomposition: absolute error ``spectral_cutoff(L)``."""
+    error = spectral_cutoff(L, np.float64)
+    keep = L > error
+    return keep, np.full(int(keep.sum()), error), error if not keep.all() else 0.0
+
+
+def spectrum_from_stats(stats):
+    """:class:`Spectrum` from the eigendecomposition of ``stats.xx``."""
+    L, V = la.eigh(stats.xx, check_finite=False)
+    keep, L_err, null_err = _eigen_errors(L)
+    V, L = V[:, keep], L[keep]
+    return Spectrum(V, L, V.T @ stats.xy, stats.x_mean, stats.y_mean, L_err, null_err, "eigh")
+
+
+def _sample_space_spectrum(problem, system, U, L, V, keep, errors, method):
+    """:class:`Spectrum` of a wide route from the sample-space decomposition
+    ``U`` (of the restricted system), ``L`` and ``V = A^T U L^{-1/2}``."""
+    U = system.lift(U)
+    Uk, Ud = U[:, keep], U[:, ~keep]
+    Ys = np.asarray(problem.Yc, dtype=np.float64) * system.root[:, None]
+    P = np.sqrt(L[keep])[:, None] * (Uk.T @ Ys)
+    kernel = KernelParts(Uk, np.einsum("ij,ij->i", Ud, Ud), Ud @ (Ud.T @ Ys))
+    return Spectrum(
+        V, L[keep], P, problem.X_offset, problem.y_offset, *errors, method, kernel=kernel
+    )
+
+
+def spectrum_from_kernel(problem):
+    """:class:`Spectrum` from the eigendecomposition of the (deflated) kernel
+    (:func:`dual_system`): ``X_c^T S X_c = V L V^T`` with
+    ``V = X_c^T S^{1/2} U L^{-1/2}``."""
+    system = dual_system(problem)
+    L, U = la.eigh(system.K, check_finite=False)
+    keep, L_err, null_err = _eigen_errors(L)
+    Uk = system.to_samples(U[:, keep])
+    V = np.asarray(problem.rmatvec(Uk)) / np.sqrt(L[keep])
+    return _sample_space_spectrum(problem, system, U, L, V, keep, (L_err, null_err), "eigh")
+
+
+def _weighted_design(problem):
+    """``S^{1/2} X_c`` as a dense host float64 copy."""
+    X = problem.X.toarray() if problem.is_sparse else np.asarray(to_numpy(problem.X))
+    A = np.asarray(X, dtype=np.float64) - np.asarray(to_numpy(problem.X_offset))
+    return A * _root_weights(problem)[:, None]
+
+
+def spectrum_from_svd(problem):
+    """:class:`Spectrum` from an SVD of the design ``A = S^{1/2} X_c`` (dense copy).
+
+    Singular values carry an absolute error ``delta`` of about
+    :func:`~l2gd._linalg.singular_cutoff`, so ``L = s^2`` one of
+    ``2 s delta + delta^2``: far smaller than an eigendecomposition's
+    ``eps * L_max`` for the small ``L``. Wide data with an intercept: the SVD
+    of ``Q^T A`` (``Q`` the complement of ``S^{1/2} 1``), whose left
+    singular vectors give leave-one-out's sample-space pieces.
+    """
+    A = _weighted_design(problem)
+    wide = problem.n_features > problem.n_samples
+    system = None
+    if wide:
+        root = _root_weights(problem)
+        Q = InterceptComplement.of(root) if problem.fit_intercept else None
+        system = DualSystem(None, None, root, Q)
+        A = A if Q is None else Q.reduce(A)
+    U, sv, Vt = la.svd(A, full_matrices=False, check_finite=False, lapack_driver="gesvd")
+    delta = singular_cutoff(sv, max(A.shape), np.float64)
+    keep = sv > delta
+    errors = (2.0 * sv[keep] * delta + delta**2, delta**2 if not keep.all() else 0.0)
+    V, L = Vt[keep].T, sv**2
+    if wide:
+        return _sample_space_spectrum(problem, system, U, L, V, keep, errors, "svd")
+    Ys = np.asarray(problem.Yc, dtype=np.float64) * _root_weights(problem)[:, None]
+    P = sv[keep][:, None] * (U[:, keep].T @ Ys)
+    return Spectrum(V, L[keep], P, problem.X_offset, problem.y_offset, *errors, "svd")
+
+
+def inverse_shift(L, alphas):
+    """``1 / (L + alpha)`` of shape (rank, n_alphas); 0 for an infinite alpha."""
+    return 1.0 / (L[:, None] + np.asarray(alphas, dtype=np.float64)[None, :])
+
+
+def shrinkage(L, alphas):
+    """``alpha / (L + alpha)`` of shape (rank, n_alphas), finite for alpha = 0 or inf."""
+    with np.errstate(divide="ignore"):
+        return 1.0 / (1.0 + L[:, None] / np.asarray(alphas, dtype=np.float64)[None, :])
+
+
+class StatsFits:
+    """Exact fits per alpha from statistics only: Cholesky of ``G + alpha I``
+    scaled to a unit diagonal (``D = diag(sqrt(diag(G) + alpha))``), accurate
+    for columns of any scales; a pseudo-inverse from an eigendecomposition
+    when the scaled matrix is numerically singular."""
+
+    def __init__(self, stats):
+        self.stats = stats
+
+    def coef(self, alpha):
+        G, B = self.stats.xx, self.stats.xy
+        d = np.sqrt(np.clip(np.diag(G), 0.0, None) + alpha)
+        d[~(d > 0)] = 1.0
+        M = G / d[:, None] / d[None, :]
+        M.flat[:: M.shape[0] + 1] += alpha / d**2
+        try:
+            return la.cho_solve(la.cho_factor(M), B / d[:, None], check_finite=False) / d[:, None]
+        except la.LinAlgError:
+            m, V = la.eigh(M, check_finite=False)
+            keep = m > spectral_cutoff(m, np.float64)
+            F = V[:, keep] / np.sqrt(m[keep])
+            return F @ (F.T @ (B / d[:, None])) / d[:, None]
+
+
+class DataFits:
+    """Exact fits per alpha from the data, by orthogonal factorizations.
+
+    One QR factorization of the column-scaled weighted design
+    ``S^{1/2} X_c D^{-1} = Q R`` (``D`` the column norms); for each alpha,
+    least squares on ``[R; sqrt(alpha) D^{-1}]`` by a second QR,
+    ``= Q_a R_a``. Both are column-scaling invariant and do not square the
+    condition number, so the fits are accurate where the spectral path is
+    not (columns of very different scales, tiny alphas). The hat diagonal
+    ``h_i = s_i x_ci^T (G + alpha I)^-1 x_ci`` is the squared column norms of
+    ``R_a^{-T} R^T Q^T``.
+    """
+
+    def __init__(self, problem):
+        X = problem.X.toarray() if problem.is_sparse else problem.X
+        root = _root_weights(problem)
+        self.Xc = np.asarray(X, dtype=np.float64) - problem.X_offset
+        A = self.Xc * root[:, None]
+        d = np.linalg.norm(A, axis=0)
+        d[~(d > 0)] = 1.0
+        self.d = d
+        self.Q, self.R = la.qr(A / d, mode="economic", check_finite=False)
+        self.c = self.Q.T @ (problem.Yc * root[:, None])
+
+    def _factor(self, alpha):
+        M = np.vstack([self.R, np.diag(np.sqrt(alpha) / self.d)])
+        Qa, Ra = la.qr(M, mode="economic", check_finite=False)
+        diag = np.abs(np.diag(Ra))
+        if not diag.min(initial=np.inf) > spectral_cutoff(diag, np.float64):
+            Ra_pinv = np.linalg.pinv(Ra)  # alpha = 0, rank deficient
+            return Qa, (lambda B: Ra_pinv @ B), (lambda B: Ra_pinv.T @ B)
+        return (
+            Qa,
+            lambda B: la.solve_triangular(Ra, B, check_finite=False),
+            lambda B: la.solve_triangular(Ra, B, trans="T", check_finite=False),
+        )
+
+    def coef(self, alpha):
+        Qa, solve, _ = self._factor(alpha)
+        return solve(Qa[: len(self.R)].T @ self.c) / self.d[:, None]
+
+    def coef_and_hat(self, alpha):
+        """Coefficients and the hat diagonal ``h`` (without the intercept's term)."""
+        Qa, solve, solve_t = self._factor(alpha)
+        T = solve_t(self.R.T @ self.Q.T)  # (p, n)
+        return solve(Qa[: len(self.R)].T @ self.c) / self.d[:, None], np.einsum("ji,ji->i", T, T)
+
+
+def spectral_path(spectrum, alphas, fits, fit_intercept):
+    """Coefficients and intercepts for every alpha: from ``spectrum`` where it is
+    accurate (:meth:`Spectrum.accurate`), by an exact fit per alpha elsewhere.
+
+    ``fits`` is a function returning :class:`DataFits` or :class:`StatsFits`
+    (called only if some alpha needs it). Returns ``(W, b, n_exact)``.
+    """
+    W = spectrum.coefs(alphas)
+    inaccurate = np.flatnonzero(~spectrum.accurate(alphas))
+    if len(inaccurate):
+        exact = fits()
+        for i in inaccurate:
+            W[i] = exact.coef(alphas[i])
+    b = spectrum.intercepts(W) if fit_intercept else np.zeros(W.shape[::2])
+    return W, b, len(inaccurate)
+
+
+def problem_stats(problem):
+    """The statistics ``problem`` offers (``problem.stats``, a
+    :class:`~l2gd.RidgeStats`), or None."""
+    stats = getattr(problem, "stats", None)
+    return stats if isinstance(stats, RidgeStats) else None
