@@ -19,7 +19,7 @@ from ._compat import (
     check_same_namespace,
     validate_data,
 )
-from ._array_api import float_dtypes, is_numpy, namespace, to_device
+from ._array_api import float_dtypes, is_numpy, namespace, to_device, to_numpy
 from ._objective import RidgeProblem
 from ._scaling import Rescaling, data_scale
 from ._stats import RidgeStats
@@ -616,6 +616,123 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
         est._set_fitted(result, 1 if stats.n_targets == 1 else 2, "closed_form")
         est._stream = _Stream("closed_form", stats, stats.n_targets, stats.fit_intercept)
         return est
+
+    def inference(self, X=None, y=None, sample_weight=None):
+        """Covariance, standard errors and intervals of the fitted coefficients.
+
+        Needs the statistics of the training rows (:class:`~l2gd.RidgeStats`)
+        and the residual sum of squares. Given ``X`` and ``y`` (the training
+        data), both are computed from them: one pass for the statistics
+        (NumPy, SciPy sparse, or Dask, where the residual sum of squares comes
+        from the statistics too), plus the residuals for in-memory data.
+        Without them, the estimator's own statistics are used (after
+        ``partial_fit`` or :meth:`from_stats` with the closed form, and after
+        ``fit`` when the closed form took its Gram route), with the residual
+        sum of squares computed from the statistics.
+
+        The result describes the fitted ``coef_`` and ``intercept_``; at
+        ``alpha = 0`` it is exactly ordinary least-squares inference. See
+        :class:`~l2gd.RidgeInference` for the formulas, which residual degrees
+        of freedom ``sigma2`` uses, and what the intervals mean for a biased
+        estimator.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, dask array} of shape (n_samples, n_features), default=None
+            The training data, or None to use the stored statistics.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets), default=None
+            The training targets (with X).
+        sample_weight : array-like of shape (n_samples,), default=None
+            The training weights (with X).
+
+        Returns
+        -------
+        inference : RidgeInference
+
+        Raises
+        ------
+        NotFittedError
+            When the estimator is not fitted.
+        ValueError
+            Without X when the fit kept no statistics; with X but no y; when
+            there are no residual degrees of freedom.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from l2gd import GDRidgeRegressor
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.standard_normal((100, 3))
+        >>> y = X @ np.array([1.0, 0.0, -2.0]) + rng.standard_normal(100)
+        >>> inf = GDRidgeRegressor(alpha=1.0).fit(X, y).inference(X, y)
+        >>> inf.coef_se.shape, inf.conf_int().shape
+        ((3,), (3, 2))
+        >>> print(inf.summary())
+        ridge alpha=1, dof=2.971 (+1 intercept), residual dof=96, sigma2=0.8441
+                        coef         se        t      [2.5%     97.5%]
+        intercept   -0.04212    0.09228   -0.456    -0.2253     0.1411
+        x0            0.9765    0.08378   11.655     0.8102      1.143
+        x1           -0.1322     0.0909   -1.454    -0.3126    0.04824
+        x2            -2.134    0.09541  -22.368     -2.323     -1.945
+        """
+        from ._inference import ridge_inference
+
+        check_is_fitted(self)
+        stats, rss = self._inference_stats(X, y, sample_weight)
+        n_targets = 1 if np.ndim(self.coef_) == 1 else np.shape(self.coef_)[0]
+        if stats.n_targets != n_targets or stats.n_features != self.n_features_in_:
+            raise ValueError(
+                f"The data have {stats.n_features} features and {stats.n_targets} targets; "
+                f"the model has {self.n_features_in_} and {n_targets}."
+            )
+        alpha = check_alpha(self.alpha, n_targets, np.float64)
+        names = getattr(self, "feature_names_in_", None)
+        return ridge_inference(
+            stats, to_numpy(self.coef_), to_numpy(self.intercept_), alpha, rss, names
+        )
+
+    def _inference_stats(self, X, y, sample_weight):
+        """The training rows' :class:`~l2gd.RidgeStats` and residual sum of
+        squares per target, for :meth:`inference`."""
+        if X is None:
+            if y is not None or sample_weight is not None:
+                raise ValueError("inference: y and sample_weight need X; pass all three.")
+            stream = getattr(self, "_stream", None)
+            stats = getattr(stream, "state", None)
+            if not isinstance(stats, RidgeStats) or stats.fit_intercept != self.fit_intercept:
+                raise ValueError(
+                    f"inference() without X needs the training statistics, and this fit (solver "
+                    f"{self.solver_!r}) kept none; pass the training data: inference(X, y, "
+                    "sample_weight). The closed form keeps them after partial_fit, from_stats, "
+                    "and fit on tall data."
+                )
+            return stats, self._stats_rss(stats)
+        if y is None:
+            raise ValueError("inference(X, y): y is required with X (the training targets).")
+        if _dask.is_dask_collection(X):
+            stats = _dask.compute_stats(X, y, sample_weight, fit_intercept=self.fit_intercept)
+            return stats, self._stats_rss(stats)
+        X, Y, sw, _ = self._validate_fit_data(X, y, sample_weight, reset=False)
+        if not is_numpy(namespace(X)[0]):
+            X, Y = to_numpy(X), to_numpy(Y)
+            sw = None if sw is None else to_numpy(sw)
+        stats = RidgeStats._from_checked(X, Y, sw, self.fit_intercept)
+        R = Y - safe_sparse_dot(X, self._coef_matrix().astype(X.dtype), dense_output=True)
+        R = np.asarray(R, dtype=np.float64) - self._intercepts()
+        rss = np.einsum("ij,ij->j", R, R) if sw is None else np.einsum("ij,ij,i->j", R, R, sw)
+        return stats, rss
+
+    def _coef_matrix(self):
+        """``coef_`` as a (n_features, n_targets) host array."""
+        return np.asarray(to_numpy(self.coef_), dtype=np.float64).reshape(-1, self.n_features_in_).T
+
+    def _intercepts(self):
+        k = self._coef_matrix().shape[1]
+        b = np.asarray(to_numpy(self.intercept_), dtype=np.float64).ravel()
+        return np.broadcast_to(b, (k,))
+
+    def _stats_rss(self, stats):
+        return np.clip(stats.squared_error(self._coef_matrix(), self._intercepts()), 0.0, None)
 
     def predict(self, X):
         """Predict with the linear model.
