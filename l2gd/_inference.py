@@ -35,7 +35,7 @@ from ._linalg import GramCholesky, column_scales, gram_eigh_solve, gram_is_relia
 from ._objective import RidgeProblem
 from ._stats import RidgeStats
 from ._validation import ACCEPT_SPARSE, FLOAT_DTYPES, _real_array, check_batch
-from .solvers._closed_form import _kernel, solve_from_stats
+from .solvers._closed_form import _kernel, deflate_intercept, solve_from_stats
 
 __all__ = [
     "AlphaEstimates",
@@ -216,8 +216,6 @@ def _kernel_eigenvalues(X, sample_weight, fit_intercept):
     eigenvalues in the user's units are the squared singular values of
     ``M = X_c^T S^{1/2} U`` (``M^T M = U^T A A^T U``), as for the Gram matrix.
     """
-    from ._cv import deflate_intercept  # lazy: _cv imports the estimator, which imports us
-
     Y = np.zeros((X.shape[0], 1), dtype=X.dtype)
     problem = RidgeProblem(X, Y, np.zeros(1), sample_weight, fit_intercept)
     root = np.sqrt(sample_weight) if sample_weight is not None else np.ones(X.shape[0])
