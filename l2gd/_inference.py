@@ -227,7 +227,7 @@ def _kernel_eigenvalues(X, sample_weight, fit_intercept):
         K, Q = deflate_intercept(K, root)
     L, U = la.eigh(K, check_finite=False)
     keep = L > spectral_cutoff(L, X.dtype)
-    U = Q @ U[:, keep] if fit_intercept else U[:, keep]
+    U = Q.lift(U[:, keep]) if fit_intercept else U[:, keep]
     return _graded_eigenvalues(
         L[keep], d, lambda: np.asarray(problem.rmatvec(U * root[:, None]), dtype=np.float64)
     )
