@@ -27,7 +27,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from l2gd._cv import AlphaBoundaryWarning, GDRidgeCV, _problem, _solve_path, alpha_grid, ridge_path
+from l2gd._cv import AlphaBoundaryWarning, GDRidgeCV, alpha_grid, ridge_path
+from l2gd._path import _problem
 from l2gd.solvers import GradientDescent
 
 ALPHAS = np.logspace(-3, 3, 13)
@@ -291,7 +292,8 @@ def test_warm_started_path_needs_fewer_iterations_than_cold_starts():
     X, y, _ = make_data(300, 30, seed=4)
     problem = _problem(X, y[:, None], None, True)
     alphas = np.logspace(-1, 4, 15)
-    W, _, n_iter = _solve_path(problem, alphas, GradientDescent(), tol=1e-10, max_iter=5000)
+    path = GradientDescent().solve_path(problem, alphas, tol=1e-10, max_iter=5000)
+    W, n_iter = path.coefs, path.n_iter
     cold = [
         GradientDescent().solve(problem.with_alpha(a), tol=1e-10, max_iter=5000).n_iter
         for a in alphas

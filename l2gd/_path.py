@@ -1,0 +1,713 @@
+"""ridge_path, alpha grids, leave-one-out, fold scoring (one fold engine).
+
+The path itself is a solver capability (``solver.solve_path(problem, alphas)``,
+a :class:`~l2gd.solvers._base.PathResult`): the closed form's spectral path
+(one decomposition for every alpha) or a warm-started path from the largest to
+the smallest alpha. This module turns paths into what cross-validation needs:
+
+* the grid that ``alphas=<int>`` builds (:func:`alpha_grid`);
+* :func:`ridge_path`, the public path;
+* K-fold scores from one fold engine (:func:`fold_scores`): for each fold, the
+  training side's problem (its rows, with its statistics when the solver's
+  path starts from them: the total of the test folds' statistics minus its
+  own, :func:`train_stats`), its path, then the held-out scores. In memory
+  the statistics come from the arrays and the held-out rows are scored;
+  on Dask they come from :func:`l2gd._dask.fold_stats` in one pass and the
+  held-out error from the test fold's statistics, through the same
+  :func:`train_stats` and the same spectral path;
+* leave-one-out (:class:`LeaveOneOut`): with ``U = S^{1/2} X_c V L^{-1/2}``,
+  the leave-one-out residual of row ``i`` is ``r_i / (1 - h_i - s_i / S)``
+  with ``r`` the residual of the fit on all rows and ``h_i`` the diagonal of
+  the hat matrix ``U diag(L / (L + alpha)) U^T``, the ``s_i / S`` term
+  accounting for the unpenalized intercept; both follow for every alpha from
+  the closed form's spectrum.
+"""
+
+import copy
+import inspect
+from dataclasses import dataclass
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils import check_array
+from sklearn.utils.extmath import safe_sparse_dot
+from sklearn.utils.parallel import Parallel, delayed
+
+from ._array_api import to_numpy
+from ._objective import RidgeProblem
+from ._ridge import GDRidgeRegressor
+from ._scaling import Rescaling
+from ._scores import r2_from_parts, r2_scores
+from ._stats import RidgeStats
+from ._validation import ACCEPT_SPARSE, FLOAT_DTYPES, check_sample_weight
+from .solvers import ClosedForm
+from .solvers import _registry
+from .solvers._closed_form import DataFits, inverse_shift, shrinkage
+
+#: Relative ends of the grid that ``alphas=<int>`` builds (see :func:`alpha_grid`).
+GRID_LOW, GRID_HIGH = 1e-6, 1e3
+
+
+# Arrays of predictions or residuals for a chunk of alphas hold at most this
+# many elements.
+_CHUNK_ELEMENTS = 2**22
+
+
+# ---------------------------------------------------------------------------
+# Grids and input checks
+# ---------------------------------------------------------------------------
+def alpha_grid(X, sample_weight=None, *, n_alphas=100, fit_intercept=True):
+    """The log-spaced grid of alphas that ``alphas=<int>`` uses.
+
+    ``n_alphas`` values from ``1e-6 * m`` to ``1e3 * t``, where ``t`` is the
+    trace of the weighted, centered Gram matrix ``X_c^T S X_c`` (the weighted
+    sum of squares of the centered features) and ``m = t / n_features`` its
+    mean diagonal entry. Since the Gram matrix's eigenvalues lie in
+    ``[0, t]``, the largest alpha shrinks every coefficient by a factor of at
+    least 1000, and the smallest is a millionth of a typical eigenvalue: the
+    grid scales with X, ``n_samples`` and the weights as
+    :class:`~sklearn.linear_model.Ridge`'s ``alpha`` does.
+
+    Parameters
+    ----------
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        Training data.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Non-negative weights.
+    n_alphas : int, default=100
+        Number of alphas.
+    fit_intercept : bool, default=True
+        Whether the features are centered.
+
+    Returns
+    -------
+    alphas : ndarray of shape (n_alphas,)
+        Increasing grid.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from l2gd import alpha_grid
+    >>> X = np.random.default_rng(0).standard_normal((100, 4))
+    >>> grid = alpha_grid(X, n_alphas=10)
+    >>> grid.shape, bool(grid[0] < grid[-1])
+    ((10,), True)
+    """
+    X = check_array(X, accept_sparse=ACCEPT_SPARSE, dtype=FLOAT_DTYPES)
+    sw = check_sample_weight(sample_weight, X)
+    return _alpha_grid(_problem(X, np.zeros((X.shape[0], 1)), sw, fit_intercept), n_alphas)
+
+
+def _alpha_grid(problem, n_alphas):
+    return _grid(float(np.sum(problem._gram_diagonal())), problem.n_features, n_alphas)
+
+
+def _grid(trace, n_features, n_alphas):
+    """The grid from the trace of the weighted, centered Gram matrix."""
+    if not np.isfinite(trace) or trace <= 0:
+        trace = float(max(n_features, 1))
+    mean = trace / max(n_features, 1)
+    return np.geomspace(GRID_LOW * mean, GRID_HIGH * trace, int(n_alphas))
+
+
+def _check_alphas(alphas, *, positive):
+    """A validated 1-D float64 array of alphas (user order kept)."""
+    message = f"alphas must be an int or an array of real numbers, got {alphas!r}."
+    if isinstance(alphas, str):
+        raise TypeError(message)
+    try:
+        arr = np.asarray(to_numpy(alphas))
+    except (TypeError, ValueError) as exc:
+        raise TypeError(message) from exc
+    if arr.dtype.kind not in "iuf" and not (
+        arr.dtype.kind == "O" and all(isinstance(a, Real) for a in arr.ravel())
+    ):
+        raise TypeError(message)  # strings, booleans, complex, objects: as RidgeCV
+    arr = arr.astype(np.float64)
+    arr = arr.reshape(-1) if arr.ndim == 0 else arr
+    if arr.ndim != 1:
+        raise ValueError(f"alphas must be 1-D, got an array of shape {arr.shape}.")
+    if arr.size == 0:
+        raise ValueError("alphas must not be empty.")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("alphas must be finite.")
+    if positive and np.any(arr <= 0):
+        raise ValueError(
+            "alphas must be > 0 with cv=None (leave-one-out): alpha=0 can make a "
+            f"leave-one-out residual 0/0. Got {alphas!r}. Use positive alphas or set cv."
+        )
+    if np.any(arr < 0):
+        raise ValueError(f"alphas must be >= 0, got {alphas!r}.")
+    return arr
+
+
+def _problem(X, Y, sample_weight, fit_intercept, alpha=0.0):
+    return _PathProblem(
+        X,
+        Y,
+        np.full(Y.shape[1], alpha, dtype=X.dtype),
+        sample_weight=sample_weight,
+        fit_intercept=fit_intercept,
+    )
+
+
+def _rows(A, idx):
+    return None if A is None else A[idx]
+
+
+def _chunk_size(n_rows, per_alpha):
+    """Alphas per chunk so each ``(n_rows, chunk, per_alpha)`` temporary stays
+    within ``_CHUNK_ELEMENTS`` (a fixed budget: memory does not grow with the
+    data beyond one alpha's arrays)."""
+    return max(1, _CHUNK_ELEMENTS // max(1, n_rows * per_alpha))
+
+
+class _PathProblem(RidgeProblem):
+    """A :class:`RidgeProblem` whose alpha changes along a path.
+
+    Quantities that do not depend on alpha (the top eigenvalue of the Gram
+    matrix, used for step sizes) are computed once and shared by the copies
+    that :meth:`with_alpha` makes.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._gram_norms = {}
+
+    def gram_norm(self, tol=1e-3):
+        if tol not in self._gram_norms:
+            self._gram_norms[tol] = super().gram_norm(tol)
+        return self._gram_norms[tol]
+
+    def with_alpha(self, alpha):
+        new = copy.copy(self)
+        new.alpha = np.full(self.n_targets, alpha, dtype=self.dtype)
+        return new
+
+
+def _resolve_solver(solver, X):
+    """A fresh solver object and its name, checked against X, as the estimator does."""
+    est = GDRidgeRegressor(solver=solver)
+    obj, name = est._solver_instance(X)
+    est._check_capabilities(obj, name, X)
+    return obj, name
+
+
+def ridge_path(
+    X,
+    y,
+    *,
+    alphas=100,
+    sample_weight=None,
+    fit_intercept=True,
+    solver="auto",
+    tol=None,
+    max_iter=None,
+    random_state=None,
+):
+    """Compute ridge coefficients along a grid of alphas.
+
+    The objective is :class:`sklearn.linear_model.Ridge`'s for each alpha.
+    With the closed-form solver one eigendecomposition serves every alpha;
+    with an iterative solver the path runs from the largest to the smallest
+    alpha, each solve warm-started from the previous solution.
+
+    Parameters
+    ----------
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        Training data.
+    y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        Targets.
+    alphas : int or array-like of shape (n_alphas,), default=100
+        Penalties (``>= 0``), or the number of them on the grid of
+        :func:`alpha_grid`.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Non-negative weights.
+    fit_intercept : bool, default=True
+        Whether to fit an unpenalized intercept.
+    solver : {"auto", "closed_form", "gd"} or Solver, default="auto"
+        As in :class:`~l2gd.GDRidgeRegressor`.
+    tol : float, default=None
+        Tolerance of iterative solvers (their default when None).
+    max_iter : int, default=None
+        Iterations per alpha of iterative solvers (their default when None).
+    random_state : int, RandomState instance or None, default=None
+        Seed of stochastic solvers.
+
+    Returns
+    -------
+    alphas : ndarray of shape (n_alphas,)
+        The alphas, in decreasing order (as :func:`sklearn.linear_model.lasso_path`).
+    coefs : ndarray of shape (n_features, n_alphas) or (n_targets, n_features, n_alphas)
+        Coefficients along the path.
+    intercepts : ndarray of shape (n_alphas,) or (n_targets, n_alphas)
+        Intercepts along the path (zeros when ``fit_intercept=False``).
+
+    See Also
+    --------
+    GDRidgeCV : Choose alpha by cross-validation along such a path.
+    sklearn.linear_model.lasso_path : The same interface for the lasso.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import Ridge
+    >>> from l2gd import ridge_path
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.standard_normal((50, 3)), rng.standard_normal(50)
+    >>> alphas, coefs, intercepts = ridge_path(X, y, alphas=[0.1, 1.0, 10.0])
+    >>> alphas, coefs.shape
+    (array([10. ,  1. ,  0.1]), (3, 3))
+    >>> bool(np.allclose(coefs[:, 1], Ridge(alpha=1.0).fit(X, y).coef_))
+    True
+    """
+    from ._validation import check_batch
+
+    X, Y, sw = check_batch(X, y, sample_weight)
+    if X.shape[0] == 0:
+        raise ValueError("X has 0 samples; at least one is required.")
+    # Data near the ends of the float range: the path of the exactly rescaled
+    # problem, mapped back (alphas scale by 1 / x_scale**2).
+    resc = Rescaling.of(X, Y)
+    problem = _problem(*resc.data(X, Y), sw, fit_intercept)
+    if isinstance(alphas, Integral) and not isinstance(alphas, bool):
+        if alphas < 1:
+            raise ValueError(f"alphas must be a positive int or an array, got {alphas}.")
+        grid = _alpha_grid(problem, alphas) * resc.x_scale**2
+    else:
+        grid = _check_alphas(alphas, positive=False)
+    grid = np.sort(grid)[::-1].astype(X.dtype)
+    solver_obj, _ = _resolve_solver(solver, X)
+    seed = _registry.seed(random_state)
+    path = solver_obj.solve_path(
+        problem, resc.alpha(grid), tol=tol, max_iter=max_iter, random_state=seed
+    )
+    W, b = path.coefs, path.intercepts
+    coefs = resc.coef(W).transpose(2, 1, 0)  # (n_targets, n_features, n_alphas)
+    intercepts = resc.intercept(b).T
+    if np.ndim(y) == 1:
+        coefs, intercepts = coefs[0], intercepts[0]
+    return grid, np.ascontiguousarray(coefs), np.ascontiguousarray(intercepts)
+
+
+# ---------------------------------------------------------------------------
+# Scoring
+# ---------------------------------------------------------------------------
+class _PathPoint(GDRidgeRegressor):
+    """A :class:`GDRidgeRegressor` set from one point of a computed path.
+
+    ``predict`` on the validation block it was made for returns the
+    predictions already computed for the whole path (one matrix product for
+    every alpha); on anything else it predicts as usual. Scorers and
+    callables receive a real fitted estimator and the real validation X.
+    """
+
+    def predict(self, X):
+        if X is self._X_val:
+            return self._y_pred
+        return super().predict(X)
+
+
+def _path_point(alpha, coef, intercept, X_val, y_pred, fit_intercept):
+    est = _PathPoint(alpha=alpha, fit_intercept=fit_intercept)
+    est.coef_ = coef
+    est.intercept_ = intercept
+    est.n_features_in_ = X_val.shape[1]
+    est.n_iter_ = 1
+    est._X_val = X_val
+    est._y_pred = y_pred
+    return est
+
+
+class _Identity(RegressorMixin, BaseEstimator):
+    """Regressor whose prediction is its input (scores precomputed predictions)."""
+
+    def predict(self, X):
+        return X
+
+
+def _accepts_sample_weight(scorer):
+    try:
+        params = inspect.signature(scorer).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    return any(p.name == "sample_weight" or p.kind is p.VAR_KEYWORD for p in params)
+
+
+def _slice_params(params, idx, n_samples):
+    """Rows ``idx`` of the per-sample entries of ``params`` (others as they are)."""
+    out = {}
+    for key, value in params.items():
+        if hasattr(value, "__len__") and not isinstance(value, str) and len(value) == n_samples:
+            value = value.iloc[idx] if hasattr(value, "iloc") else np.asarray(value)[idx]
+        out[key] = value
+    return out
+
+
+def _score_path(W, b, alphas, X_val, Y_val, score_params, scorer, per_target, y_1d, fi):
+    """Validation scores of a path: shape (n_alphas,) or (n_alphas, n_targets).
+
+    ``scorer=None`` is the estimator's default score, R^2, computed for all
+    alphas at once; any other scorer is called with a fitted
+    :class:`GDRidgeRegressor` per alpha (and per target with ``per_target``).
+    """
+    n_alphas, p, k = W.shape
+    n_val = X_val.shape[0]
+    scores = np.empty((n_alphas, k) if per_target else n_alphas)
+    step = _chunk_size(n_val, k)
+    for start in range(0, n_alphas, step):
+        stop = min(start + step, n_alphas)
+        Wc = W[start:stop].transpose(1, 0, 2).reshape(p, -1)
+        pred = safe_sparse_dot(X_val, Wc, dense_output=True).reshape(n_val, stop - start, k)
+        pred += b[start:stop]
+        if scorer is None:
+            sw = score_params.get("sample_weight")
+            scores[start:stop] = r2_scores(Y_val, pred, sw, per_target)
+            continue
+        for c, i in enumerate(range(start, stop)):
+            if per_target:
+                for j in range(k):
+                    est = _path_point(
+                        alphas[i], W[i, :, j], b[i, j], X_val, pred[:, c, j], fi
+                    )
+                    scores[i, j] = scorer(est, X_val, Y_val[:, j], **score_params)
+            else:
+                coef, icpt, yp, yv = W[i].T, b[i], pred[:, c, :], Y_val
+                if y_1d:
+                    coef, icpt, yp, yv = coef[0], icpt[0], yp[:, 0], yv[:, 0]
+                est = _path_point(alphas[i], coef, icpt, X_val, yp, fi)
+                scores[i] = scorer(est, X_val, yv, **score_params)
+    return scores
+
+
+# ---------------------------------------------------------------------------
+# The fold engine
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FoldData:
+    """What every in-memory fold reads: the rows (rescaled by ``rescaling``,
+    as the fits run) and the user's rows (what scorers see)."""
+
+    X: object
+    Y: np.ndarray
+    sample_weight: object
+    fit_intercept: bool
+    X_user: object
+    Y_user: np.ndarray
+    rescaling: Rescaling
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """How held-out rows are scored: ``scorer=None`` is R^2 for every alpha
+    at once (in the rescaled units, where it is the same), any scorer is
+    called per alpha in the user's units (``user_alphas``)."""
+
+    scorer: object
+    per_target: bool
+    y_1d: bool
+    user_alphas: np.ndarray
+
+
+class _FoldProblem(_PathProblem):
+    """A fold's training rows, with their statistics when they are known
+    (``stats``: the total of the test folds' statistics minus this fold's)."""
+
+    stats = None
+
+    def __init__(self, *args, stats=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.stats = stats
+
+
+@dataclass(frozen=True)
+class RowsFold:
+    """An in-memory fold: its training problem, and the scores of its held-out rows."""
+
+    data: FoldData
+    train: np.ndarray
+    test: np.ndarray
+    stats: RidgeStats
+    score_params: dict
+    scoring: Scoring
+
+    def problem(self):
+        d, rows = self.data, self.train
+        return _FoldProblem(
+            d.X[rows], d.Y[rows], np.zeros(d.Y.shape[1], dtype=d.X.dtype),
+            sample_weight=_rows(d.sample_weight, rows), fit_intercept=d.fit_intercept,
+            stats=self.stats,
+        )
+
+    def score(self, path, alphas):
+        d, test, sc = self.data, self.test, self.scoring
+        W, b = path.coefs, path.intercepts
+        if sc.scorer is None:
+            return _score_path(
+                W, b, alphas, d.X[test], d.Y[test], self.score_params, None, sc.per_target,
+                sc.y_1d, d.fit_intercept,
+            )
+        resc = d.rescaling
+        return _score_path(
+            resc.coef(W), resc.intercept(b), sc.user_alphas, d.X_user[test], d.Y_user[test],
+            self.score_params, sc.scorer, sc.per_target, sc.y_1d, d.fit_intercept,
+        )
+
+
+@dataclass(frozen=True)
+class StatsFold:
+    """A fold known by its statistics only (Dask): the training side's and the
+    test fold's. Held-out error from the test statistics
+    (:meth:`~l2gd.RidgeStats.squared_error`); ``scoring`` is ``"r2"`` or
+    ``"mse"`` (minus the weighted mean squared error)."""
+
+    train: RidgeStats
+    test: RidgeStats
+    scoring: str
+    per_target: bool
+
+    def problem(self):
+        return _stats_problem(self.train)
+
+    def score(self, path, alphas):
+        err = self.test.squared_error(path.coefs, path.intercepts)  # (n_alphas, n_targets)
+        if self.scoring == "mse":
+            sc = -err / self.test.sw_sum
+        else:
+            sc = r2_from_parts(err, self.test.yy)
+        return sc if self.per_target else sc.mean(axis=1)
+
+
+def _stats_problem(stats):
+    """The statistics (Gram) problem of ``stats``, at alpha 0."""
+    try:
+        from ._objective import GramProblem
+    except ImportError:  # it lives in the Dask engine until it moves to _objective
+        from ._dask import GramProblem
+    return GramProblem(stats, np.zeros(stats.n_targets, dtype=stats.dtype))
+
+
+def fold_scores(folds, alphas, solver, opts=None, n_jobs=None):
+    """The one fold engine: for each fold, the path of its training problem
+    (``solver.solve_path``), then its held-out scores.
+
+    ``folds``: :class:`RowsFold` or :class:`StatsFold` objects. Returns one
+    array per fold, of shape (n_alphas,) or (n_alphas, n_targets).
+    """
+    return Parallel(n_jobs=n_jobs)(
+        delayed(_fold_score)(fold, alphas, solver, opts or {}) for fold in folds
+    )
+
+
+def _fold_score(fold, alphas, solver, opts):
+    return fold.score(solver.solve_path(fold.problem(), alphas, **opts), alphas)
+
+
+def train_stats(parts, fit_intercept):
+    """The total of the test folds' centered statistics ``parts``, and each
+    fold's training statistics: the total minus the fold (uncentered without
+    intercept). The same for NumPy and Dask statistics."""
+    total = parts[0]
+    for part in parts[1:]:
+        total = total.merge(part)
+    train = [total.subtract(part) for part in parts]
+    return total, train if fit_intercept else [t.uncentered() for t in train]
+
+
+def _fold_stats(X, Y, sw, rows):
+    return RidgeStats._from_checked(X[rows], Y[rows], _rows(sw, rows), True)
+
+
+def _is_partition(splits, n_samples):
+    """Whether the test sets partition the rows and each train set is the rest."""
+    seen = np.zeros(n_samples, dtype=int)
+    for train, test in splits:
+        if len(train) + len(test) != n_samples:
+            return False
+        seen[test] += 1
+    return bool(np.all(seen == 1))
+
+
+def row_folds(data, splits, solver, score_params, scoring, n_jobs=None):
+    """The :class:`RowsFold` of each split. When the solver's path starts from
+    statistics (``solver.path_uses_stats``), every training set has at least
+    as many rows as features and the test sets partition the rows, each test
+    fold's statistics are computed once and each training set's follow by
+    subtraction (:func:`train_stats`)."""
+    X, Y, sw = data.X, data.Y, data.sample_weight
+    n_samples, n_features = X.shape
+    stats = [None] * len(splits)
+    min_train = min(len(train) for train, _ in splits)
+    if (
+        getattr(solver, "path_uses_stats", False)
+        and n_features <= min_train
+        and _is_partition(splits, n_samples)
+    ):
+        parts = Parallel(n_jobs=n_jobs)(
+            delayed(_fold_stats)(X, Y, sw, test) for _, test in splits
+        )
+        stats = train_stats(parts, data.fit_intercept)[1]
+    return [
+        RowsFold(data, train, test, st, _slice_params(score_params, test, n_samples), scoring)
+        for (train, test), st in zip(splits, stats)
+    ]
+
+
+def dask_folds(X, y, sample_weight, cv, fit_intercept, scoring, per_target):
+    """The :class:`StatsFold` of each fold of dask arrays (one pass,
+    :func:`l2gd._dask.fold_stats`), and the total statistics of the training
+    problem (for the alpha grid)."""
+    from . import _dask
+
+    parts = _dask.fold_stats(X, y, sample_weight, cv=cv, fit_intercept=True)
+    total, train = train_stats(parts, fit_intercept)
+    for i, part in enumerate(parts):
+        if scoring == "r2" and not part.sw_sum > 0:
+            raise ValueError(
+                f"sample_weight sums to zero on the test rows of split {i}: R^2 is "
+                "undefined there. Give every test fold positive weight."
+            )
+    folds = [StatsFold(tr, part, scoring, per_target) for tr, part in zip(train, parts)]
+    return folds, total if fit_intercept else total.uncentered()
+
+
+def stats_alpha_grid(stats, n_alphas):
+    """:func:`alpha_grid` from statistics (the trace of ``stats.xx``)."""
+    return _grid(float(np.trace(stats.xx)), stats.n_features, n_alphas)
+
+
+class LeaveOneOut:
+    """Leave-one-out residuals ``e_i = r_i / (1 - h_i - s_i / S)`` for any alpha.
+
+    From ``spectrum`` (a :class:`~l2gd.solvers._closed_form.Spectrum` of
+    ``problem``) where it is accurate (its ``accurate``):
+    on the primal route with ``Z = X_c V`` and the squared rows
+    ``U2 = S Z^2 / L`` of ``U = S^{1/2} X_c V L^{-1/2}``, on the kernel route in
+    the weighted sample space, where the deflated kernel's null space gives
+    ``1 - h_i - s_i / S`` at ``alpha = 0`` without cancellation. Elsewhere, one
+    orthogonal factorization per alpha
+    (:class:`~l2gd.solvers._closed_form.DataFits`) gives the fit and the hat diagonal ``h_i = s_i x_ci^T (G + alpha I)^-1 x_ci``.
+    """
+
+    def __init__(self, problem, spectrum):
+        self.problem = problem
+        self.spectrum = spectrum
+        self.s = np.ones(problem.n_samples) if problem.sample_weight is None else (
+            problem.sample_weight
+        )
+        L, P = spectrum.L, spectrum.P
+        parts = spectrum.kernel
+        if parts is None:
+            self.Z = problem.matvec(spectrum.V)  # X_c V, (n, rank)
+            self.U2 = self.s[:, None] * self.Z**2 / L
+            self.r0 = problem.Yc - self.Z @ (P / L[:, None])  # least-squares residual
+            q = 1.0 - self.U2.sum(axis=1)
+            if problem.fit_intercept:
+                q = q - self.s / problem.sw_sum
+            self.q = np.clip(q, 0.0, None)
+        else:
+            self.U2, self.q, self.r0 = parts.U**2, parts.q, parts.r0
+            self.C = P / np.sqrt(L)[:, None]  # U^T S^1/2 y_c
+            self.pos = self.s > 0
+            self.root = np.sqrt(self.s[self.pos])
+            # Rows of weight zero do not shape the fit: their residual is the prediction error.
+            self.Z0 = problem.matvec(spectrum.V)[~self.pos] if not self.pos.all() else None
+        self._exact = None
+
+    def residuals(self, alphas):
+        """Leave-one-out residuals of shape (n_samples, n_alphas, n_targets)."""
+        E = self._spectral(alphas)
+        for c in np.flatnonzero(~self.spectrum.accurate(alphas)):
+            E[:, c, :] = self._exact_residuals(alphas[c])
+        return E
+
+    def _spectral(self, alphas):
+        L, P, n = self.spectrum.L, self.spectrum.P, self.problem.n_samples
+        t = shrinkage(L, alphas)  # alpha / (L + alpha), (rank, c)
+        m, k, r = len(alphas), P.shape[1], len(L)
+        den = self.q[:, None] + self.U2 @ t
+        if self.spectrum.kernel is None:
+            R = self.r0[:, None, :] + (
+                self.Z @ ((t / L[:, None])[:, :, None] * P[:, None, :]).reshape(r, m * k)
+            ).reshape(n, m, k)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return R / den[:, :, None]
+        Rs = self.r0[:, None, :] + (
+            self.spectrum.kernel.U @ (t[:, :, None] * self.C[:, None, :]).reshape(r, m * k)
+        ).reshape(n, m, k)
+        E = np.empty((n, m, k))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            E[self.pos] = Rs[self.pos] / (den[self.pos] * self.root[:, None])[:, :, None]
+        if self.Z0 is not None:
+            W = P[:, None, :] * inverse_shift(L, alphas)[:, :, None]
+            Yc0 = self.problem.Yc[~self.pos]
+            E[~self.pos] = Yc0[:, None, :] - (self.Z0 @ W.reshape(r, m * k)).reshape(-1, m, k)
+        return E
+
+    def _exact_residuals(self, alpha):
+        problem = self.problem
+        if self._exact is None:
+            self._exact = DataFits(problem)
+        W, h = self._exact.coef_and_hat(alpha)
+        # On wide data at a tiny alpha, 1 - h_i - s_i / S is itself ill
+        # conditioned (about alpha / L); a few digits are lost there.
+        q = 1.0 - h - (self.s / problem.sw_sum if problem.fit_intercept else 0.0)
+        R = problem.Yc - self._exact.Xc @ W
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return R / np.clip(q, 0.0, None)[:, None]
+
+
+def spectral_solver(solver):
+    """The solver whose decomposition leave-one-out uses: ``solver`` when it has
+    a ``spectrum`` method (the closed form, with its ``method``), else the
+    default closed form."""
+    return solver if callable(getattr(solver, "spectrum", None)) else ClosedForm()
+
+
+def loo_scores(problem, alphas, scorer, score_params, y, per_target, store, rescaling, solver):
+    """Leave-one-out scores for every alpha from one decomposition (that of
+    :func:`spectral_solver`).
+
+    ``problem`` and ``alphas`` are in the rescaled units of ``rescaling``;
+    predictions, what scorers see and their scores are in the user's, the
+    default score (minus the weighted mean squared error) in the rescaled
+    units (``rescaling.objective`` maps it back).
+    Returns ``(mean, std, predictions)``: mean and std of the per-sample
+    scores (std is NaN with a scorer, which only scores whole vectors), and
+    the leave-one-out predictions of shape (n_samples, n_targets, n_alphas)
+    when ``store``.
+    """
+    loo = LeaveOneOut(problem, spectral_solver(solver).spectrum(problem))
+    n, k = problem.n_samples, problem.n_targets
+    s = loo.s
+    n_alphas = len(alphas)
+    shape = (n_alphas, k) if per_target else (n_alphas,)
+    mean, std = np.empty(shape), np.full(shape, np.nan)
+    preds = np.empty((n, k, n_alphas)) if store else None
+    step = _chunk_size(n, k)
+    for start in range(0, n_alphas, step):
+        a = alphas[start:start + step]
+        E = loo.residuals(a)  # leave-one-out residuals, rescaled units
+        Yp = rescaling.intercept(problem.Y[:, None, :] - E)  # predictions, user's units
+        if store:
+            preds[:, :, start:start + len(a)] = Yp.transpose(0, 2, 1)
+        if scorer is None:
+            # RidgeCV's default: minus the mean of s_i * e_i^2 (over rows and targets).
+            with np.errstate(invalid="ignore", over="ignore"):
+                per_sample = -(s[:, None, None] * E**2)
+            if not per_target:
+                per_sample = per_sample.mean(axis=2)
+            mean[start:start + len(a)] = per_sample.mean(axis=0)
+            std[start:start + len(a)] = per_sample.std(axis=0)
+            continue
+        for c in range(len(a)):
+            yp = Yp[:, c, :]
+            if per_target:
+                for j in range(k):
+                    mean[start + c, j] = scorer(_Identity(), yp[:, j], y[:, j], **score_params)
+            else:
+                mean[start + c] = scorer(
+                    _Identity(), yp[:, 0] if y.ndim == 1 else yp, y, **score_params
+                )
+    return mean, std, preds
