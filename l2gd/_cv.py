@@ -22,8 +22,6 @@ from . import _dask
 from ._array_api import float_dtypes, to_numpy
 from ._compat import HasMethods, Interval, StrOptions, _fit_context, validate_data
 from ._path import (
-    GRID_HIGH,
-    GRID_LOW,
     FoldData,
     Scoring,
     _accepts_sample_weight,
@@ -45,7 +43,8 @@ from ._validation import ACCEPT_SPARSE, as_2d_targets, check_sample_weight
 from .solvers import _registry
 from .solvers import SOLVERS, ClosedForm
 
-__all__ = ["AlphaBoundaryWarning", "GDRidgeCV", "alpha_grid", "ridge_path", "GRID_LOW", "GRID_HIGH"]
+# ridge_path and alpha_grid are re-exported: l2gd/__init__.py imports the public names from here.
+__all__ = ["AlphaBoundaryWarning", "GDRidgeCV", "alpha_grid", "ridge_path"]
 
 
 class AlphaBoundaryWarning(UserWarning):
@@ -105,7 +104,8 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
     * ``cv=<int>`` or a splitter: the folds are split once. With the
       closed-form solver, the sufficient statistics of each test fold are
       computed once, each training set's follow by subtraction from their
-      total, and one eigendecomposition per fold gives every alpha. With an
+      total, and one decomposition per fold gives every alpha (an SVD of the
+      fold's rows with ``ClosedForm(method="svd")``). With an
       iterative solver, each fold runs a path from the largest to the
       smallest alpha, warm-started. Same results as
       ``GridSearchCV(Ridge(), {"alpha": alphas}, cv=cv)``.
@@ -136,8 +136,11 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
     solver : {"auto", "closed_form", "gd"} or Solver, default="auto"
         Solver of the path on each fold and of the final refit, as in
         :class:`~l2gd.GDRidgeRegressor` (``"auto"`` chooses from the data).
-        Leave-one-out scores always come from the exact decomposition; the
-        solver then only refits.
+        Each fold's path is ``solver.solve_path``. Leave-one-out scores always
+        come from the closed form's decomposition (that of the given
+        ``ClosedForm``'s ``method``, an SVD for ``"svd"``); another solver then
+        only refits. On dask arrays the scores come from the fold statistics
+        through the closed form's spectral path; the solver refits.
     tol : float, default=None
         Tolerance of iterative solvers (see :class:`~l2gd.GDRidgeRegressor`).
     max_iter : int, default=None

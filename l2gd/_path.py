@@ -209,7 +209,8 @@ def ridge_path(
     """Compute ridge coefficients along a grid of alphas.
 
     The objective is :class:`sklearn.linear_model.Ridge`'s for each alpha.
-    With the closed-form solver one eigendecomposition serves every alpha;
+    With the closed-form solver one decomposition serves every alpha (an SVD
+    with ``ClosedForm(method="svd")``);
     with an iterative solver the path runs from the largest to the smallest
     alpha, each solve warm-started from the previous solution.
 
@@ -587,7 +588,8 @@ class LeaveOneOut:
     the weighted sample space, where the deflated kernel's null space gives
     ``1 - h_i - s_i / S`` at ``alpha = 0`` without cancellation. Elsewhere, one
     orthogonal factorization per alpha
-    (:class:`~l2gd.solvers._closed_form.DataFits`) gives the fit and the hat diagonal ``h_i = s_i x_ci^T (G + alpha I)^-1 x_ci``.
+    (:class:`~l2gd.solvers._closed_form.DataFits`) gives the fit and the hat
+    diagonal ``h_i = s_i x_ci^T (G + alpha I)^-1 x_ci``.
     """
 
     def __init__(self, problem, spectrum):
