@@ -383,11 +383,10 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
         result = scaling.result(self._run_solver(solver, name, problem, scaling))
         self._set_fitted(result, y_ndim, name)
         # The stream continues from fit's rows when the solver kept a state in
-        # the user's units (SGD's state; the closed form's statistics).
+        # the user's units (SGD's state; the closed form's statistics; a
+        # rescaled fit keeps neither, see Rescaling.result).
         state = result.info.get("state", result.info.get("stats"))
-        self._stream = _Stream(
-            name, state if scaling.identity else None, problem.n_targets, self.fit_intercept
-        )
+        self._stream = _Stream(name, state, problem.n_targets, self.fit_intercept)
         return self
 
     def _run_solver(self, solver, name, problem, scaling):

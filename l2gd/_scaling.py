@@ -122,7 +122,15 @@ class Rescaling:
         is negligible next to the rescaled Gram matrix)."""
         if self.x_scale == 1.0:
             return alpha
-        return alpha / self.x_scale / self.x_scale
+        with np.errstate(over="ignore"):
+            scaled = alpha / self.x_scale / self.x_scale
+        if not np.all(np.isfinite(to_numpy(scaled))):
+            raise ValueError(
+                f"alpha is too large next to X's magnitude (max |X| about {self.x_scale:.1e}): "
+                "alpha / max|X|**2 overflows, so X^T X is below rounding next to alpha. "
+                "Scale X up (e.g. StandardScaler) or use a smaller alpha."
+            )
+        return scaled
 
     def coef(self, W):
         """Coefficients in the user's units, ``(y_scale / x_scale) W'``."""
@@ -150,15 +158,23 @@ class Rescaling:
             return W
         return W * self.x_scale / self.y_scale
 
+    #: ``SolveResult.info`` entries that hold moments or iterates of the rescaled
+    #: problem (a stream's statistics or state): they have no finite image in the
+    #: user's units in general, so :meth:`result` drops them.
+    UNIT_BOUND_INFO = ("stats", "state")
+
     def result(self, result):
-        """A :class:`~l2gd.solvers.SolveResult` of the rescaled problem in the user's units."""
+        """A :class:`~l2gd.solvers.SolveResult` of the rescaled problem in the user's
+        units; the info entries of :data:`UNIT_BOUND_INFO` are dropped."""
         if self.identity:
             return result
+        info = {k: v for k, v in result.info.items() if k not in self.UNIT_BOUND_INFO}
         return replace(
             result,
             coef=self.coef(result.coef),
             intercept=self.intercept(result.intercept),
             history=tuple(float(v) for v in self.objective(result.history)),
+            info=info,
         )
 
     def _ratio_is_finite(self):

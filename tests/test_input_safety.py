@@ -201,3 +201,34 @@ def test_alpha_array_on_another_device_is_moved_to_the_host(dispatch):
     )
     ref = Ridge(alpha=2.0).fit(X, y)
     assert rel_err(np.asarray(est.coef_._array), ref.coef_) < 1e-10
+
+
+# -- fitted statistics are in the user's units, or absent ---------------------------
+@pytest.mark.parametrize("c, alpha", [(1e200, 1.0), (1e-150, 1e-300)])
+def test_fit_on_rescaled_data_keeps_no_statistics_in_internal_units(c, alpha):
+    # stats_ (and the stream state behind inference() and partial_fit) must
+    # describe the user's data: the rescaled problem's moments would silently
+    # give wrong standard errors and a wrong continued stream.
+    X, y = make_regression_data(60, 5, seed=4)
+    est = GDRidgeRegressor(alpha=alpha, solver="closed_form").fit(X * c, y)
+    stats = getattr(est, "stats_", None)
+    if stats is not None:
+        Xc = (X * c) - (X * c).mean(axis=0)
+        np.testing.assert_allclose(stats.xx, Xc.T @ Xc, rtol=1e-10)
+    assert getattr(est._stream, "state", None) is None or stats is not None
+
+
+def test_fit_on_safe_data_keeps_statistics():
+    X, y = make_regression_data(60, 5, seed=4)
+    est = GDRidgeRegressor(alpha=1.0, solver="closed_form").fit(X, y)
+    Xc = X - X.mean(axis=0)
+    np.testing.assert_allclose(est.stats_.xx, Xc.T @ Xc, rtol=1e-10)
+
+
+@pytest.mark.parametrize("solver", ["closed_form", "gd", "sgd"])
+def test_alpha_overflowing_next_to_tiny_X_is_refused_clearly(solver):
+    # X at 1e-200 with alpha=1: alpha / |X|^2 = 1e400 has no float64 value in
+    # any rescaling; refuse naming alpha and the remedy (never a wrong answer).
+    X, y = make_regression_data(60, 5, seed=4)
+    with pytest.raises(ValueError, match="alpha is too large next to X"):
+        GDRidgeRegressor(alpha=1.0, solver=solver).fit(X * 1e-200, y)
