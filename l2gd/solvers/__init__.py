@@ -8,7 +8,7 @@ and never branches on solver names; a user-written :class:`Solver` subclass
 works the same way as a built-in one.
 """
 
-from ._base import IterativeSolver, Solver, SolveResult
+from ._base import IterativeSolver, PathResult, Solver, SolveResult
 from ._closed_form import ClosedForm
 from ._gd import GradientDescent
 from ._registry import SOLVERS
@@ -19,6 +19,7 @@ __all__ = [
     "ClosedForm",
     "GradientDescent",
     "IterativeSolver",
+    "PathResult",
     "SGD",
     "SGDState",
     "SolveResult",
