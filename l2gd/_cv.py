@@ -17,6 +17,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.metrics import check_scoring, get_scorer, get_scorer_names
 from sklearn.model_selection import check_cv
 from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, process_routing
+from sklearn.utils.metaestimators import available_if
 
 from . import _dask
 from ._array_api import float_dtypes, to_numpy
@@ -31,7 +32,10 @@ from ._path import (
     _resolve_solver,
     alpha_grid,
     dask_folds,
+    _stats_problem,
     fold_scores,
+    full_dof,
+    gcv_path,
     loo_scores,
     ridge_path,
     row_folds,
@@ -66,6 +70,10 @@ class AlphaBoundaryWarning(UserWarning):
     >>> [w.category.__name__ for w in caught]
     ['AlphaBoundaryWarning']
     """
+
+
+def _is_gcv(cv):
+    return isinstance(cv, str) and cv == "gcv"
 
 
 def _select(alphas, mean, std, n_splits, selection):
@@ -109,6 +117,17 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
       iterative solver, each fold runs a path from the largest to the
       smallest alpha, warm-started. Same results as
       ``GridSearchCV(Ridge(), {"alpha": alphas}, cv=cv)``.
+    * ``cv="gcv"``: generalized cross-validation as MASS ``lm.ridge``
+      defines it, ``GCV(alpha) = RSS(alpha) / (S - df(alpha))^2``, with
+      ``RSS`` the weighted residual sum of squares of the fit on all rows,
+      ``S`` the total sample weight (``n_samples`` without weights) and
+      ``df`` the effective degrees of freedom (:func:`~l2gd.effective_dof`,
+      the intercept's not counted, as in MASS), for the whole grid from the
+      one decomposition leave-one-out uses (and, on dask arrays, from the
+      statistics of one pass). It is not leave-one-out: GCV replaces each
+      row's leverage ``h_i`` in the leave-one-out residual ``r_i / (1 - h_i)``
+      by the average leverage, which makes it invariant to rotations of the
+      data and cheaper; the two usually choose nearby alphas.
 
     Parameters
     ----------
@@ -119,8 +138,10 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
         matrix and ``m = t / n_features`` (see :func:`~l2gd.alpha_grid`).
     fit_intercept : bool, default=True
         Whether to fit an unpenalized intercept.
-    cv : int, cross-validation generator or iterable, default=None
-        ``None``: efficient leave-one-out. An int: that many
+    cv : int, cross-validation generator, iterable or "gcv", default=None
+        ``None``: efficient leave-one-out. ``"gcv"``: generalized
+        cross-validation (see above; ``scoring`` must be None and
+        ``selection`` ``"min"``). An int: that many
         :class:`~sklearn.model_selection.KFold` folds (no shuffling). Any
         scikit-learn splitter or iterable of ``(train, test)`` indices.
     scoring : str, callable or None, default=None
@@ -128,7 +149,8 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
         callable ``scorer(estimator, X, y)``). ``None``: minus the mean
         squared leave-one-out error (weighted by ``sample_weight``, averaged
         over rows as ``RidgeCV`` does) for ``cv=None``, otherwise the
-        estimator's ``score`` (R^2). With ``cv`` set, scorers receive a
+        estimator's ``score`` (R^2); for ``cv="gcv"``, minus the GCV
+        criterion (no other scoring). With ``cv`` set, scorers receive a
         fitted :class:`~l2gd.GDRidgeRegressor` for each alpha and the
         validation rows. A NaN score raises a ``ValueError`` naming the split
         and the alpha (as ``error_score="raise"``); so does the default R^2 on
@@ -157,6 +179,13 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
     store_cv_results : bool, default=False
         With ``cv=None``, keep the leave-one-out predictions of every row for
         every alpha in ``cv_results_["loo_predictions"]``.
+    refit : bool, default=True
+        Refit the chosen alpha on all rows. With ``refit=False`` only alpha
+        is selected: ``alpha_``, ``best_score_``, ``best_index_``,
+        ``alphas_`` and ``cv_results_`` are set, ``coef_``, ``intercept_``,
+        ``solver_`` and ``n_iter_`` are not, and ``predict`` is not
+        available (``hasattr(cv, "predict")`` is False), as for
+        :class:`~sklearn.model_selection.GridSearchCV` with ``refit=False``.
     n_jobs : int, default=None
         Folds computed in parallel through joblib (``None`` means 1 unless
         in a :func:`joblib.parallel_config` context).
@@ -174,15 +203,24 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
     alphas_ : ndarray of shape (n_alphas,)
         The grid that was searched.
     cv_results_ : dict of ndarray
-        ``"alphas"``; ``"mean_test_score"``, ``"std_test_score"`` and
+        ``"alphas"``; ``"dof"`` of shape (n_alphas,), the effective degrees
+        of freedom of the fit on all rows at each alpha
+        (:func:`~l2gd.effective_dof`, without the intercept's), in every mode;
+        ``"mean_test_score"``, ``"std_test_score"`` and
         ``"rank_test_score"`` of shape (n_alphas,) or (n_alphas, n_targets);
-        with ``cv`` set, ``"split<i>_test_score"`` for each split; with
+        with ``cv`` a splitter, ``"split<i>_test_score"`` for each split; with
         ``store_cv_results``, ``"loo_predictions"`` of shape
-        (n_samples, n_alphas) or (n_samples, n_targets, n_alphas).
+        (n_samples, n_alphas) or (n_samples, n_targets, n_alphas). For
+        ``cv="gcv"``: ``"gcv"``, the criterion ``RSS / (S - dof)^2`` (lower
+        is better; ``inf`` where ``S <= dof``), ``"mean_test_score"`` its
+        negative (larger is better, as every scikit-learn score; without
+        ``alpha_per_target`` the criterion is averaged over the targets), and
+        ``"std_test_score"`` NaN (there are no splits).
     n_splits_ : int
-        Number of splits (``n_samples`` for leave-one-out).
+        Number of splits (``n_samples`` for leave-one-out, 1 for ``"gcv"``).
     coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
-        Coefficients refit on all rows, with ``Ridge``'s shapes.
+        Coefficients refit on all rows, with ``Ridge``'s shapes (only with
+        ``refit=True``, as ``intercept_``, ``solver_`` and ``n_iter_``).
     intercept_ : float or ndarray of shape (n_targets,)
         Intercept of the refit.
     solver_ : str
@@ -213,6 +251,14 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
     Array API inputs are cross-validated on the host in NumPy; the refit runs
     in X's namespace. Ties between alphas go to the first in ``alphas``.
 
+    Leave-one-out and GCV: scikit-learn's :class:`~sklearn.linear_model.RidgeCV`
+    documented its efficient leave-one-out as "generalized cross-validation"
+    for years (scikit-learn issue #18079); here ``cv=None`` is that
+    leave-one-out and ``cv="gcv"`` is GCV in Golub, Heath and Wahba's sense
+    with MASS's degrees of freedom, so ``alpha_`` matches MASS
+    ``select(lm.ridge(...))``'s GCV choice on the same grid (MASS scales
+    the columns first; pass the same scaled X).
+
     With ``cv`` set, ``sample_weight`` weights both the fits and the
     validation scores (``GridSearchCV`` weights scores only with metadata
     routing). Under metadata routing (``sklearn.set_config(
@@ -235,13 +281,16 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
     True
     >>> cv5 = GDRidgeCV(alphas=alphas, cv=5).fit(X, y)
     >>> sorted(cv5.cv_results_)[:3]
-    ['alphas', 'mean_test_score', 'rank_test_score']
+    ['alphas', 'dof', 'mean_test_score']
+    >>> gcv = GDRidgeCV(alphas=alphas, cv="gcv").fit(X, y)
+    >>> bool(gcv.best_score_ == -gcv.cv_results_["gcv"].min())
+    True
     """
 
     _parameter_constraints = {
         "alphas": [Interval(Integral, 1, None, closed="left"), "array-like"],
         "fit_intercept": ["boolean"],
-        "cv": ["cv_object"],
+        "cv": ["cv_object", StrOptions({"gcv"})],
         "scoring": [StrOptions(set(get_scorer_names())), callable, None],
         "solver": [StrOptions({"auto", *SOLVERS}), HasMethods(["solve"])],
         "tol": [Interval(Real, 0, None, closed="left"), None],
@@ -249,6 +298,7 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
         "alpha_per_target": ["boolean"],
         "selection": [StrOptions({"min", "1se"})],
         "store_cv_results": ["boolean"],
+        "refit": ["boolean"],
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
     }
@@ -266,6 +316,7 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
         alpha_per_target=False,
         selection="min",
         store_cv_results=False,
+        refit=True,
         n_jobs=None,
         random_state=None,
     ):
@@ -279,6 +330,7 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
         self.alpha_per_target = alpha_per_target
         self.selection = selection
         self.store_cv_results = store_cv_results
+        self.refit = refit
         self.n_jobs = n_jobs
         self.random_state = random_state
 
@@ -306,7 +358,7 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
                 method_mapping=MethodMapping().add(caller="fit", callee="score"),
             )
             .add(
-                splitter=check_cv(self.cv) if self.cv is not None else None,
+                splitter=None if self.cv is None or _is_gcv(self.cv) else check_cv(self.cv),
                 method_mapping=MethodMapping().add(caller="fit", callee="split"),
             )
         )
@@ -362,18 +414,21 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
             multi_output=True,
             y_numeric=True,
         )
-        loo = self.cv is None
-        if loo and split_params:
+        loo, gcv = self.cv is None, _is_gcv(self.cv)
+        if (loo or gcv) and split_params:
+            name = "cv='gcv' (generalized cross-validation)" if gcv else "cv=None (leave-one-out)"
             raise ValueError(
-                f"groups (and other split parameters {sorted(split_params)}) need cv set; "
-                "cv=None (leave-one-out) has no splitter to pass them to."
+                f"groups (and other split parameters {sorted(split_params)}) need cv set to "
+                f"a splitter; {name} has no splitter to pass them to."
             )
         data, alphas = self._host_data(X, y, sample_weight, loo)
         if score_params is None:
             score_params, pass_weights = {}, data.sample_weight is not None
         else:
             pass_weights = False
-        if loo:
+        if gcv:
+            results, mean, std, n_splits, select_on = self._gcv(data, alphas)
+        elif loo:
             results, mean, std, n_splits, select_on = self._loo(
                 data, alphas, score_params, pass_weights, np.ndim(y) == 1
             )
@@ -423,22 +478,71 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
             score_params = {**score_params, "sample_weight": sw}
         solver, _ = _resolve_solver(self.solver, data.X_user)
         y_user = data.Y_user[:, 0] if y_1d else data.Y_user  # float64, the user's shape
-        mean, std, preds = loo_scores(
+        scores = loo_scores(
             problem, alphas, scorer, score_params, y_user, self.alpha_per_target,
             self.store_cv_results, resc, solver,
         )
+        mean, std, preds = scores.mean, scores.std, scores.predictions
         _check_no_nan([mean], user_alphas, loo=True)
         select_on = None
         if scorer is None:  # chosen on the rescaled scores, reported in the user's units
             select_on = mean, std
             mean, std = resc.objective(mean), resc.objective(std)
-        results = {"alphas": user_alphas}
+        results = {"alphas": user_alphas, "dof": scores.dof}
         if preds is not None:
             results["loo_predictions"] = preds[:, 0, :] if y_1d else preds
         return results, mean, std, problem.n_samples, select_on
 
+    def _gcv(self, data, alphas):
+        """Generalized cross-validation in memory: ``(results, mean, std, n_splits,
+        select_on)``, from the decomposition leave-one-out uses."""
+        alphas, user_alphas = alphas
+        problem = _problem(data.X, data.Y, data.sample_weight, self.fit_intercept)
+        solver, _ = _resolve_solver(self.solver, data.X_user)
+        return self._gcv_results(gcv_path(problem, alphas, solver), user_alphas, data.rescaling)
+
+    def _gcv_results(self, path, user_alphas, rescaling):
+        """``cv_results_`` of a :class:`~l2gd._path.GCVPath`: the scores are minus
+        the criterion (per target, or its mean over targets), chosen on the
+        rescaled values and reported in the user's units."""
+        crit = path.gcv if self.alpha_per_target else path.gcv.mean(axis=1)
+        _check_no_nan([crit], user_alphas, loo=True)
+        finite = np.isfinite(crit).reshape(len(crit), -1)
+        if not finite.any(axis=0).all():
+            raise ValueError(
+                "cv='gcv': the generalized cross-validation criterion RSS / (S - dof)^2 is "
+                "infinite at every alpha: the total sample weight S does not exceed the "
+                f"degrees of freedom (S = {path.sw_sum:g}, dof from "
+                f"{path.dof.min():.4g} to {path.dof.max():.4g}), so every fit interpolates. "
+                "Use larger alphas, or cv=None (leave-one-out) or a K-fold cv."
+            )
+        std = np.full(crit.shape, np.nan)
+        user_crit = rescaling.objective(crit)
+        results = {"alphas": user_alphas, "dof": path.dof, "gcv": user_crit}
+        return results, -user_crit, std, 1, (-crit, std)
+
+    def _check_gcv_options(self):
+        """The rules of ``cv='gcv'`` (in memory and on dask arrays)."""
+        if self.scoring is not None:
+            raise ValueError(
+                f"cv='gcv' scores by the generalized cross-validation criterion; it takes "
+                f"no scoring (got scoring={self.scoring!r}). Use scoring=None, or set cv "
+                "to None (leave-one-out) or a K-fold cv to use a scorer."
+            )
+        if self.selection == "1se":
+            raise ValueError(
+                "selection='1se' needs per-split scores; cv='gcv' has no splits. Use "
+                "selection='min', or cv=None (leave-one-out) or a K-fold cv."
+            )
+        if self.store_cv_results:
+            raise ValueError(
+                "store_cv_results=True needs cv=None (leave-one-out); got cv='gcv'."
+            )
+
     def _check_fit_options(self, y, Y, loo):
         """The cross-parameter rules of ``fit``, checked once."""
+        if _is_gcv(self.cv):
+            self._check_gcv_options()
         if self.alpha_per_target and Y.shape[1] < 2:
             raise ValueError(
                 "alpha_per_target=True needs y with at least 2 targets (columns); got "
@@ -479,6 +583,12 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
             self.alpha_, self.best_score_ = float(alphas[idx]), float(mean[idx])
         self.best_index_ = idx
         _warn_if_at_boundary(alphas, np.atleast_1d(self.alpha_))
+        if not self.refit:
+            for attr in ("coef_", "intercept_", "solver_", "n_iter_"):  # of an earlier fit
+                self.__dict__.pop(attr, None)
+            if _dask.is_dask_collection(X):  # validate_data did not run
+                _dask._set_input_attributes(self, X.shape[1])
+            return self
         refit = GDRidgeRegressor(
             alpha=self.alpha_,
             fit_intercept=self.fit_intercept,
@@ -496,11 +606,16 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
         fold engine gives every fold's and alpha's score from them (R^2 or
         minus the mean squared error), through the closed form's spectral path."""
         if self.cv is None:
-            raise ValueError(_dask.loo_message())
+            raise ValueError(
+                _dask.loo_message() + " Or cv='gcv' (generalized cross-validation), also "
+                "from one pass."
+            )
         if params:
             raise ValueError(
                 f"GDRidgeCV on dask arrays takes no fit parameters; got {sorted(params)}."
             )
+        if _is_gcv(self.cv):
+            return self._gcv_dask(X, y, sample_weight)
         scoring = {None: "r2", "r2": "r2", "neg_mean_squared_error": "mse"}.get(
             self.scoring if isinstance(self.scoring, (str, type(None))) else "", None
         )
@@ -524,8 +639,31 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
             alphas = _check_alphas(self.alphas, positive=False)
         split_scores = fold_scores(folds, alphas, ClosedForm(), n_jobs=None)
         results, mean, std = _kfold_results(alphas, split_scores)
+        results["dof"] = full_dof(_stats_problem(total), alphas, ClosedForm())
         return self._select_and_refit(
             results, mean, std, len(folds), X, y, sample_weight
+        )
+
+    def _gcv_dask(self, X, y, sample_weight):
+        """Generalized cross-validation on dask arrays: the statistics of all rows
+        in one pass (:func:`l2gd._dask.compute_stats`), then the residual sums of
+        squares and the degrees of freedom for every alpha from their Gram
+        matrix (:func:`~l2gd._path.gcv_path`)."""
+        self._check_gcv_options()
+        total = _dask.compute_stats(X, y, sample_weight, fit_intercept=self.fit_intercept)
+        if self.alpha_per_target and total.n_targets < 2:
+            raise ValueError(
+                "alpha_per_target=True needs y with at least 2 targets (columns). Set "
+                "alpha_per_target=False."
+            )
+        if isinstance(self.alphas, Integral) and not isinstance(self.alphas, bool):
+            alphas = stats_alpha_grid(total, self.alphas)
+        else:
+            alphas = _check_alphas(self.alphas, positive=False)
+        path = gcv_path(_stats_problem(total), alphas, ClosedForm())
+        results, mean, std, n_splits, select_on = self._gcv_results(path, alphas, Rescaling())
+        return self._select_and_refit(
+            results, mean, std, n_splits, X, y, sample_weight, select_on=select_on
         )
 
     def _splits(self, X, Y, y_1d, split_params):
@@ -574,9 +712,21 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
         folds = row_folds(data, splits, solver, score_params, scoring, self.n_jobs)
         split_scores = fold_scores(folds, alphas, solver, opts, self.n_jobs)
         results, mean, std = _kfold_results(user_alphas, split_scores)
+        problem = _problem(data.X, data.Y, sw, self.fit_intercept)
+        results["dof"] = full_dof(problem, alphas, solver)
         return results, mean, std, len(split_scores)
 
     # -- predict -------------------------------------------------------------
+    def _refits(self):
+        if not self.refit:
+            raise AttributeError(
+                "This GDRidgeCV was initialized with refit=False: predict is available "
+                "only after refitting on the chosen alpha. Fit "
+                "GDRidgeRegressor(alpha=cv.alpha_) on all rows, or set refit=True."
+            )
+        return True
+
+    @available_if(_refits)
     def predict(self, X):
         """Predict with the refit linear model.
 

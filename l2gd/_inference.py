@@ -244,10 +244,11 @@ def _centered_sq_norms(problem):
     return np.einsum("ij,ij->j", Xc, Xc) if s is None else np.einsum("ij,ij,i->j", Xc, Xc, s)
 
 
-def _design_eigenvalues(X, sample_weight, fit_intercept):
-    """Eigenvalues for :func:`effective_dof` and :func:`alpha_for_dof`: of the
-    statistics' Gram matrix for a :class:`~l2gd.RidgeStats` or tall data, of
-    the kernel for wide data."""
+def design_eigenvalues(X, sample_weight, fit_intercept):
+    """The positive eigenvalues of the weighted centered Gram matrix, accurate
+    relative to each one, for :func:`effective_dof`, :func:`alpha_for_dof` and
+    cross-validation's ``dof``: of the statistics' Gram matrix for a
+    :class:`~l2gd.RidgeStats` or tall data, of the kernel for wide data."""
     if isinstance(X, RidgeStats):
         if sample_weight is not None:
             raise ValueError("sample_weight must be None when X is a RidgeStats (it holds them).")
@@ -318,7 +319,7 @@ def effective_dof(X, alpha, sample_weight=None, fit_intercept=True):
     array([3.906, 1.229])
     """
     a = _check_values(alpha, "alpha")
-    L = _design_eigenvalues(X, sample_weight, fit_intercept)
+    L = design_eigenvalues(X, sample_weight, fit_intercept)
     df = dof_from_eigenvalues(L, a.ravel()).reshape(a.shape)
     return float(df) if df.ndim == 0 else df
 
@@ -384,7 +385,7 @@ def alpha_for_dof(X, dof, sample_weight=None, fit_intercept=True):
     2.5
     """
     target = _check_values(dof, "dof", positive=True)
-    L = _design_eigenvalues(X, sample_weight, fit_intercept)
+    L = design_eigenvalues(X, sample_weight, fit_intercept)
     if np.any(target > L.size):
         raise ValueError(
             f"dof must be in (0, rank] = (0, {L.size}] (the rank of the centered design, "

@@ -20,7 +20,10 @@ the smallest alpha. This module turns paths into what cross-validation needs:
   with ``r`` the residual of the fit on all rows and ``h_i`` the diagonal of
   the hat matrix ``U diag(L / (L + alpha)) U^T``, the ``s_i / S`` term
   accounting for the unpenalized intercept; both follow for every alpha from
-  the closed form's spectrum.
+  the closed form's spectrum;
+* generalized cross-validation (:func:`gcv_path`): MASS's ``RSS(alpha) /
+  (S - df(alpha))^2`` for every alpha from the same one decomposition, and
+  the degrees of freedom ``df`` that every mode reports (:func:`grid_dof`).
 """
 
 import copy
@@ -35,6 +38,7 @@ from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.parallel import Parallel, delayed
 
 from ._array_api import to_numpy
+from ._inference import design_eigenvalues, dof_from_eigenvalues, gcv_score
 from ._objective import RidgeProblem
 from ._ridge import GDRidgeRegressor
 from ._scaling import Rescaling
@@ -43,7 +47,7 @@ from ._stats import RidgeStats
 from ._validation import ACCEPT_SPARSE, FLOAT_DTYPES, check_sample_weight
 from .solvers import ClosedForm
 from .solvers import _registry
-from .solvers._closed_form import DataFits, inverse_shift, shrinkage
+from .solvers._closed_form import DataFits, StatsFits, inverse_shift, problem_stats, shrinkage
 
 #: Relative ends of the grid that ``alphas=<int>`` builds (see :func:`alpha_grid`).
 GRID_LOW, GRID_HIGH = 1e-6, 1e3
@@ -675,10 +679,7 @@ def loo_scores(problem, alphas, scorer, score_params, y, per_target, store, resc
     predictions, what scorers see and their scores are in the user's, the
     default score (minus the weighted mean squared error) in the rescaled
     units (``rescaling.objective`` maps it back).
-    Returns ``(mean, std, predictions)``: mean and std of the per-sample
-    scores (std is NaN with a scorer, which only scores whole vectors), and
-    the leave-one-out predictions of shape (n_samples, n_targets, n_alphas)
-    when ``store``.
+    Returns a :class:`LOOScores`.
     """
     loo = LeaveOneOut(problem, spectral_solver(solver).spectrum(problem))
     n, k = problem.n_samples, problem.n_targets
@@ -712,4 +713,157 @@ def loo_scores(problem, alphas, scorer, score_params, y, per_target, store, resc
                 mean[start + c] = scorer(
                     _Identity(), yp[:, 0] if y.ndim == 1 else yp, y, **score_params
                 )
-    return mean, std, preds
+    return LOOScores(mean, std, preds, grid_dof(loo.spectrum, alphas, problem))
+
+
+@dataclass(frozen=True)
+class LOOScores:
+    """What :func:`loo_scores` returns.
+
+    ``mean`` and ``std``: of the per-sample scores, shape (n_alphas,) or
+    (n_alphas, n_targets) (``std`` is NaN with a scorer, which only scores
+    whole vectors); ``predictions``: the leave-one-out predictions of shape
+    (n_samples, n_targets, n_alphas), or None unless stored; ``dof``: the
+    effective degrees of freedom of the fit on all rows (:func:`grid_dof`).
+    """
+
+    mean: np.ndarray
+    std: np.ndarray
+    predictions: object
+    dof: np.ndarray
+
+
+# ---------------------------------------------------------------------------
+# Degrees of freedom and generalized cross-validation along a grid
+# ---------------------------------------------------------------------------
+def _exact_eigenvalues(problem):
+    """The eigenvalues of ``problem``'s weighted centered Gram matrix, accurate
+    relative to each one (:func:`~l2gd._inference.design_eigenvalues`)."""
+    if not isinstance(problem, RidgeProblem):
+        return design_eigenvalues(problem_stats(problem), None, None)
+    return design_eigenvalues(problem.X, problem.sample_weight, bool(problem.fit_intercept))
+
+
+def grid_dof(spectrum, alphas, problem):
+    """Effective degrees of freedom of the fit on all rows of ``problem`` at
+    each alpha, as :func:`~l2gd.effective_dof` defines them (the intercept's
+    not included), by :func:`~l2gd._inference.dof_from_eigenvalues`.
+
+    The eigenvalues are ``spectrum``'s (the decomposition the scores came
+    from, or :func:`full_dof`'s) at the alphas where it is accurate
+    (:meth:`Spectrum.accurate <l2gd.solvers._closed_form.Spectrum.accurate>`:
+    each eigenvalue's error is below ``1e-8 * (L + alpha)``, so each term
+    ``L / (L + alpha)`` is right to about ``1e-8``); elsewhere, or with
+    ``spectrum=None``, those accurate relative to each eigenvalue, computed
+    once for the grid.
+
+    Returns
+    -------
+    dof : ndarray of shape (n_alphas,)
+    """
+    alphas = np.asarray(alphas, dtype=np.float64).reshape(-1)
+    ok = np.zeros(len(alphas), dtype=bool) if spectrum is None else spectrum.accurate(alphas)
+    dof = np.empty(len(alphas))
+    if ok.any():
+        dof[ok] = dof_from_eigenvalues(spectrum.L, alphas[ok])
+    if not ok.all():
+        dof[~ok] = dof_from_eigenvalues(_exact_eigenvalues(problem), alphas[~ok])
+    return dof
+
+
+def full_dof(problem, alphas, solver=None):
+    """:func:`grid_dof` for modes whose scores decompose only the folds (K-fold,
+    in memory or on Dask): one more decomposition, of all rows of ``problem``
+    (or its statistics), by :func:`spectral_solver` (an SVD for
+    ``ClosedForm(method="svd")``)."""
+    return grid_dof(spectral_solver(solver).spectrum(problem), alphas, problem)
+
+
+@dataclass(frozen=True)
+class GCVPath:
+    """Generalized cross-validation along a grid (:func:`gcv_path`).
+
+    ``gcv``: MASS's criterion ``RSS / (S - dof)^2`` per alpha and target,
+    shape (n_alphas, n_targets), lower is better (``inf`` where the fit
+    interpolates, ``S <= dof``); ``rss``: the weighted residual sum of
+    squares of the fit on all rows, same shape; ``dof``: shape (n_alphas,);
+    ``sw_sum``: the total weight ``S``.
+    """
+
+    gcv: np.ndarray
+    rss: np.ndarray
+    dof: np.ndarray
+    sw_sum: float
+
+
+def gcv_path(problem, alphas, solver=None):
+    """Generalized cross-validation for every alpha from one decomposition.
+
+    The decomposition is :func:`spectral_solver`'s (``ClosedForm``'s
+    spectrum, the one leave-one-out uses), of the rows of ``problem`` or of
+    its statistics alone (a Gram problem, e.g. from Dask). With ``r0`` the
+    residual of the least-squares fit in the spectrum's range, ``P = V^T
+    X_c^T S y_c`` and ``t_i = alpha / (L_i + alpha)``, the residual of the
+    ridge fit is ``r0`` plus a part in the range, orthogonal to it, so
+
+    ``RSS(alpha) = ||S^{1/2} r0||^2 + sum_i t_i^2 P_i^2 / L_i``
+
+    with no cancellation between alphas; ``||S^{1/2} r0||^2`` comes from the
+    rows when there are rows (the kernel route's sample-space residual on wide
+    data) and from ``y_c^T S y_c - sum_i P_i^2 / L_i`` for statistics. At
+    alphas where the spectrum is not accurate (:meth:`Spectrum.accurate
+    <l2gd.solvers._closed_form.Spectrum.accurate>`) the fit is exact, one
+    alpha at a time, as on the spectral path. ``dof`` by :func:`grid_dof`,
+    the criterion by :func:`~l2gd._inference.gcv_score` with ``S`` the total
+    weight.
+
+    Returns
+    -------
+    path : GCVPath
+    """
+    alphas = np.asarray(alphas, dtype=np.float64).reshape(-1)
+    spectrum = spectral_solver(solver).spectrum(problem)
+    L, P = spectrum.L, spectrum.P
+    t = shrinkage(L, alphas)  # (rank, n_alphas)
+    rss = _least_squares_rss(problem, spectrum)[None, :] + (t * t).T @ (P * P / L[:, None])
+    inaccurate = np.flatnonzero(~spectrum.accurate(alphas))
+    if len(inaccurate):
+        rss[inaccurate] = _exact_rss(problem, alphas[inaccurate])
+    dof = grid_dof(spectrum, alphas, problem)
+    S = float(problem.sw_sum)
+    return GCVPath(gcv_score(rss, dof, S), rss, dof, S)
+
+
+def _weighted_sq(R, s):
+    return np.einsum("ij,ij->j", R, R) if s is None else np.einsum("ij,ij,i->j", R, R, s)
+
+
+def _least_squares_rss(problem, spectrum):
+    """``||S^{1/2} r0||^2`` per target: the residual of the fit in the range of
+    ``spectrum``."""
+    L, P = spectrum.L, spectrum.P
+    if spectrum.kernel is not None:  # already in the weighted sample space
+        return _weighted_sq(spectrum.kernel.r0, None)
+    if isinstance(problem, RidgeProblem):
+        Z = np.asarray(problem.matvec(spectrum.V), dtype=np.float64)  # X_c V
+        R = np.asarray(problem.Yc, dtype=np.float64) - Z @ (P / L[:, None])
+        return _weighted_sq(R, problem.sample_weight)
+    stats = problem_stats(problem)
+    return np.clip(np.asarray(stats.yy, dtype=np.float64) - (P * P / L[:, None]).sum(0), 0, None)
+
+
+def _exact_rss(problem, alphas):
+    """RSS of exact fits, one alpha at a time: shape (len(alphas), n_targets)."""
+    if isinstance(problem, RidgeProblem):
+        fits = DataFits(problem)
+        Yc = np.asarray(problem.Yc, dtype=np.float64)
+        return np.stack(
+            [_weighted_sq(Yc - fits.Xc @ fits.coef(a), problem.sample_weight) for a in alphas]
+        )
+    stats = problem_stats(problem)
+    fits = StatsFits(stats)
+    out = []
+    for a in alphas:
+        W = fits.coef(a)
+        out.append(np.clip(stats.squared_error(W, stats.intercept(W)), 0.0, None))
+    return np.stack(out)
