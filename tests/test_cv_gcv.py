@@ -14,6 +14,7 @@ import scipy.linalg as la
 import scipy.sparse as sp
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import KFold
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from l2gd import AlphaBoundaryWarning, GDRidgeCV
 
@@ -343,3 +344,8 @@ def test_dask_gcv_on_mixed_scale_columns_equals_exact_fits():
     want = parts[:, 0] / (n - parts[:, 1]) ** 2
     np.testing.assert_allclose(est.cv_results_["gcv"], want, rtol=1e-6)
     np.testing.assert_allclose(est.cv_results_["dof"], parts[:, 1], rtol=1e-6)
+
+
+@parametrize_with_checks([GDRidgeCV(cv="gcv", alphas=[0.1, 1.0, 10.0]), GDRidgeCV(cv="gcv")])
+def test_sklearn_compatible_with_gcv(estimator, check):
+    check(estimator)
