@@ -255,9 +255,10 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
     documented its efficient leave-one-out as "generalized cross-validation"
     for years (scikit-learn issue #18079); here ``cv=None`` is that
     leave-one-out and ``cv="gcv"`` is GCV in Golub, Heath and Wahba's sense
-    with MASS's degrees of freedom, so ``alpha_`` matches MASS
-    ``select(lm.ridge(...))``'s GCV choice on the same grid (MASS scales
-    the columns first; pass the same scaled X).
+    with MASS's degrees of freedom: given MASS's design (it centers and
+    scales the columns first) and the same grid, ``cv_results_["gcv"]`` is
+    the ``GCV`` of MASS ``lm.ridge`` (unweighted; with weights, ``S`` is the
+    total weight, weights counting as repetitions of rows).
 
     With ``cv`` set, ``sample_weight`` weights both the fits and the
     validation scores (``GridSearchCV`` weights scores only with metadata
