@@ -1,4 +1,4 @@
-"""The ridge problem, stated once.
+"""The ridge problem, stated once, and the interface solvers ask it through.
 
 Every l2gd solver minimizes, for each target column ``k``,
 
@@ -16,17 +16,56 @@ With an intercept, minimizing over ``b`` first gives ``b = \\bar y - \\bar x^\\t
 w`` with the weighted means ``\\bar x = \\sum_i s_i x_i / S`` and ``\\bar y``,
 ``S = \\sum_i s_i``; what remains is the same problem without intercept on the
 centered data ``X_c = X - 1 \\bar x^\\top``, ``y_c = y - \\bar y``. The
-deterministic solvers work on that centered problem. :class:`RidgeProblem`
-never forms ``X_c``: products with it are corrected on the small side
-(``X_c w = X w - 1 (\\bar x^\\top w)``, ``X_c^\\top r = X^\\top r - \\bar x
-(1^\\top r)``), so a sparse ``X`` stays sparse and a dense ``X`` is not copied.
+deterministic solvers work on that centered problem. Per target column::
 
-Gradient with respect to ``w`` (per target column)::
+    f(w)      = ||y_c - X_c w||_S^2 + alpha ||w||^2
+    grad f(w) = -2 X_c^T S (y_c - X_c w) + 2 alpha w
+    hess f    = 2 (X_c^T S X_c + alpha I)
+    L         = 2 (lambda_max(X_c^T S X_c) + alpha)   (Lipschitz constant of grad f)
 
-    grad f = -2 X_c^T S r + 2 alpha w,   r = y_c - X_c w
+The interface
+-------------
+What an iterative solver may ask of a problem; ``W`` and ``P`` have shape
+(n_features, n_targets), every target is solved at once.
 
-and its Lipschitz constant is ``2 (lambda_max(X_c^T S X_c) + alpha)``.
+=============================  ==================================================
+``value(W)``                   ``sum_k f_k`` at ``W`` and the optimal intercept
+``value_and_gradient(W)``      ``f_k`` per target and ``grad f`` (one pass)
+``gradient(W)``                ``grad f``
+``hessian_matvec(P)``          ``2 (X_c^T S X_c + alpha I) P``
+``lipschitz()``                ``L`` per target (Lanczos, an upper bound)
+``gram_diagonal()``            ``diag(X_c^T S X_c)`` (for a Jacobi preconditioner)
+``intercept(W)``               the optimal ``b = y_offset - X_offset^T W``
+``rescale_targets(c)``         the same problem for targets ``y * c`` (per target)
+``gradient(W, batch=rows)``    unbiased estimate from the rows (data only)
+``batch(rows)``                the sub-problem of the rows (data only)
+=============================  ==================================================
+
+plus the attributes ``alpha``, ``dtype``, ``xp``, ``device``, ``n_samples``,
+``n_features``, ``n_targets``, ``sw_sum``, ``sample_weight``, ``fit_intercept``,
+``X_offset``, ``y_offset``. Solvers never re-derive these formulas.
+
+Two implementations
+-------------------
+:class:`RidgeProblem` holds the data: X (dense, sparse or any Array API
+array), y, the weights. It never forms ``X_c``: products with it are corrected
+on the small side (``X_c w = X w - 1 (\\bar x^\\top w)``, ``X_c^\\top r =
+X^\\top r - \\bar x (1^\\top r)``), so a sparse X stays sparse and a dense X is
+not copied; ``hessian_matvec`` costs one product with X and one with X^T,
+``value`` is computed from the residual (accurate however good the fit).
+It also offers the data-side products direct solvers use (``matvec``,
+``rmatvec``, ``weighted``, ``residual``).
+
+:class:`GramProblem` holds the moments: ``X_c^T S y_c``, ``y_c^T S y_c``, the
+means, and either ``X_c^T S X_c`` (NumPy, :class:`~l2gd.RidgeStats`) or a
+callable ``V -> X_c^T S X_c V`` (e.g. one Dask pass over X per product, for data
+too wide for ``p x p``). Its value is ``yy - 2 w^T xy + w^T H w + alpha
+||w||^2``, which cancels when the fit is very good (relative error about
+``eps * ||y_c||^2 / f``). Gradient descent on it gives the iterates of gradient
+descent on the data, up to rounding.
 """
+
+import copy
 
 import numpy as np
 import scipy.sparse as sp
@@ -140,17 +179,32 @@ class RidgeProblem:
     # -- products with the (implicitly) centered design ---------------------
     def matvec(self, W):
         """Return ``X_c @ W`` for ``W`` of shape (n_features, m)."""
-        out = self.X @ W
+        return self._centered_matvec(self.X, W)
+
+    def rmatvec(self, R):
+        """Return ``X_c.T @ R`` for ``R`` of shape (n_samples, m)."""
+        return self._centered_rmatvec(self.X, R)
+
+    def _centered_matvec(self, Xb, W):
+        """``(Xb - 1 X_offset^T) @ W`` for rows ``Xb`` of X."""
+        out = Xb @ W
         if self.fit_intercept:
             out = out - self.X_offset @ W
         return out
 
-    def rmatvec(self, R):
-        """Return ``X_c.T @ R`` for ``R`` of shape (n_samples, m)."""
-        out = self.X.T @ R
+    def _centered_rmatvec(self, Xb, R):
+        """``(Xb - 1 X_offset^T).T @ R`` for rows ``Xb`` of X."""
+        out = Xb.T @ R
         if self.fit_intercept:
             out = out - self.X_offset[:, None] * self.xp.sum(R, axis=0)[None, :]
         return out
+
+    def _rows(self, A, rows):
+        """Rows of ``A`` (X, Y or the weights): a slice, or integer indices in any namespace."""
+        if isinstance(rows, slice) or sp.issparse(A) or is_numpy(self.xp):
+            return A[rows]
+        idx = self.xp.asarray(np.asarray(to_numpy(rows)), device=self.device)
+        return self.xp.take(A, idx, axis=0)
 
     def weighted(self, R):
         """Return ``S @ R``: rows of ``R`` scaled by the sample weights."""
@@ -176,10 +230,25 @@ class RidgeProblem:
         """
         return float(self.xp.sum(self.value_from_residual(self.residual(W), W)))
 
-    def gradient(self, W, R=None, *, batch=None):
-        """Gradient of the objective with respect to ``W``.
+    def value_and_gradient(self, W):
+        """The objective per target and its gradient at ``W``, from one residual.
 
-        ``R`` is the residual at ``W`` when the caller already has it.
+        One product with X and one with X^T (only the latter from ``W = 0``).
+
+        Returns
+        -------
+        value : array of shape (n_targets,)
+            ``f_k`` per target (:meth:`value` is their sum).
+        gradient : array of shape (n_features, n_targets)
+        """
+        R = self.residual(W) if bool(self.xp.any(W != 0)) else self.Yc
+        return self.value_from_residual(R, W), self._gradient_from_residual(R, W)
+
+    def _gradient_from_residual(self, R, W):
+        return 2.0 * (self.alpha * W - self.rmatvec(self.weighted(R)))
+
+    def gradient(self, W, *, batch=None):
+        """Gradient of the objective with respect to ``W``.
 
         With ``batch`` (a slice or an integer array of row indices), the
         unbiased mini-batch estimate of the same gradient::
@@ -188,26 +257,36 @@ class RidgeProblem:
 
         whose expectation over a uniformly drawn batch ``B`` is the full
         gradient, exactly, with or without sample weights. Only the rows in
-        ``B`` are read (a slice of a dense X or memmap is a view).
+        ``B`` are read (a slice of a dense X or memmap is a view). Both run in
+        X's namespace and on its device.
         """
         if batch is not None:
             return self._batch_gradient(W, batch)
-        if R is None:
-            R = self.residual(W)
-        return 2.0 * (self.alpha * W - self.rmatvec(self.weighted(R)))
+        return self._gradient_from_residual(self.residual(W), W)
 
     def _batch_gradient(self, W, batch):
-        Xb = self.X[batch]
-        size = Xb.shape[0]
-        R = self.Yc[batch] - np.asarray(Xb @ W)
-        if self.fit_intercept:
-            R += self.X_offset @ W
+        Xb = self._rows(self.X, batch)
+        R = self._rows(self.Yc, batch) - self._centered_matvec(Xb, W)
         if self.sample_weight is not None:
-            R *= self.sample_weight[batch][:, None]
-        G = np.asarray(Xb.T @ R)
-        if self.fit_intercept:
-            G -= np.outer(self.X_offset, R.sum(axis=0))
-        return 2.0 * (self.alpha * W - (self.n_samples / size) * G)
+            R = R * self._rows(self.sample_weight, batch)[:, None]
+        G = self._centered_rmatvec(Xb, R)
+        return 2.0 * (self.alpha * W - (self.n_samples / Xb.shape[0]) * G)
+
+    def hessian_matvec(self, P):
+        """``2 (X_c^T S X_c + alpha I) P``: one product with X and one with X^T."""
+        return 2.0 * (self.rmatvec(self.weighted(self.matvec(P))) + self.alpha * P)
+
+    def rescale_targets(self, factor):
+        """The same problem with the targets multiplied by ``factor`` (one per target).
+
+        X is shared, not copied; the minimizer of the new problem is ``factor``
+        times this one's (exactly, for a power of two). Solvers use it to work
+        in units in which the gradient is about 1.
+        """
+        c = to_device(np.asarray(to_numpy(factor)), self.xp, self.device, self.dtype)
+        new = copy.copy(self)
+        new.Y, new.Yc, new.y_offset = self.Y * c, self.Yc * c, self.y_offset * c
+        return new
 
     def batch(self, rows):
         """The sub-problem of the given rows, with the same centers and alpha.
@@ -216,10 +295,10 @@ class RidgeProblem:
         ``y_offset``) stay those of the whole problem, so products with the
         sub-problem are products with rows of the same centered design.
         """
-        sw = None if self.sample_weight is None else self.sample_weight[rows]
+        sw = None if self.sample_weight is None else self._rows(self.sample_weight, rows)
         return RidgeProblem(
-            self.X[rows],
-            self.Y[rows],
+            self._rows(self.X, rows),
+            self._rows(self.Y, rows),
             self.alpha,
             sample_weight=sw,
             fit_intercept=self.fit_intercept,
@@ -314,3 +393,144 @@ class RidgeProblem:
         else:
             diag = np.einsum("ij,ij,i->j", X, X, sw)
         return diag, self.xp.clip(diag - self.sw_sum * self.X_offset**2, 0, None)
+
+
+class GramProblem:
+    """The ridge problem seen through its moments: the interface of
+    :class:`RidgeProblem` (see the module docstring) without X.
+
+    Everything comes from the means, ``xy = X_c^T S y_c``, ``yy = y_c^T S
+    y_c`` and products with the Gram matrix ``H = X_c^T S X_c``::
+
+        value_k    = yy_k - 2 w_k^T xy_k + w_k^T H w_k + alpha_k ||w_k||^2
+        gradient   = 2 (H W + alpha W - xy)
+        hessian P  = 2 (H P + alpha P)
+
+    so a solver that asks only for these gives on it the iterates it gives
+    on the data (up to rounding). ``H V`` is ``stats.xx @ V`` in memory, or a
+    ``gram_matvec`` callable (e.g. one pass over a Dask array per product,
+    for data too wide for ``p x p``). Statistics live on the host, in NumPy.
+
+    Parameters
+    ----------
+    stats : RidgeStats or object with the same attributes
+        ``sw_sum``, ``x_mean``, ``y_mean``, ``xy``, ``yy``, ``n_samples``,
+        ``fit_intercept``, and ``xx`` unless ``gram_matvec`` is given.
+    alpha : array-like of shape (n_targets,)
+        Penalty per target, ``>= 0``.
+    gram_matvec : callable, default=None
+        ``V -> H @ V`` for ``V`` of shape (n_features, m); default ``stats.xx @ V``.
+    gram_diagonal : ndarray of shape (n_features,), default=None
+        Diagonal of ``H``; default ``diag(stats.xx)``.
+
+    Attributes
+    ----------
+    n_gram_matvecs : int
+        Products with ``H`` computed so far (an all-zero ``V`` costs none).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from l2gd import RidgeProblem, RidgeStats
+    >>> from l2gd._objective import GramProblem
+    >>> rng = np.random.default_rng(0)
+    >>> X, Y = rng.standard_normal((50, 3)), rng.standard_normal((50, 1))
+    >>> gram = GramProblem(RidgeStats.from_batch(X, Y), [1.0])
+    >>> W = rng.standard_normal((3, 1))
+    >>> bool(np.isclose(gram.value(W), RidgeProblem(X, Y, np.array([1.0])).value(W)))
+    True
+    """
+
+    is_sparse = False
+    sample_weight = None
+    xp = np  # statistics live on the host
+    device = "cpu"
+
+    def __init__(self, stats, alpha, gram_matvec=None, gram_diagonal=None):
+        self.stats = stats
+        self.xy, self.yy = stats.xy, stats.yy
+        self.dtype = self.xy.dtype
+        self.alpha = np.asarray(alpha, dtype=self.dtype)
+        self.sw_sum = float(stats.sw_sum)
+        self.n_samples = int(stats.n_samples)
+        self.fit_intercept = stats.fit_intercept
+        self.X_offset = stats.x_mean
+        self.y_offset = stats.y_mean
+        self._matvec = gram_matvec if gram_matvec is not None else (lambda V: stats.xx @ V)
+        self._diag = gram_diagonal if gram_diagonal is not None else np.diagonal(stats.xx)
+        self.n_gram_matvecs = 0
+
+    @property
+    def n_features(self):
+        return self.xy.shape[0]
+
+    @property
+    def n_targets(self):
+        return self.xy.shape[1]
+
+    def gram_matvec(self, V):
+        """``H @ V = X_c^T S X_c V`` (nothing computed when ``V`` is zero)."""
+        if not np.any(V):
+            return np.zeros_like(V)
+        self.n_gram_matvecs += 1
+        return np.asarray(self._matvec(V), dtype=self.dtype)
+
+    # -- the interface ----------------------------------------------------
+    def value_and_gradient(self, W):
+        """The objective per target and its gradient at ``W`` (one product with ``H``)."""
+        HW = self.gram_matvec(W)
+        value = (
+            self.yy
+            - 2.0 * np.einsum("pk,pk->k", W, self.xy)
+            + np.einsum("pk,pk->k", W, HW)
+            + self.alpha * np.einsum("pk,pk->k", W, W)
+        )
+        return value, 2.0 * (HW + self.alpha * W - self.xy)
+
+    def value(self, W):
+        """Ridge objective summed over targets at the optimal intercept."""
+        return float(np.sum(self.value_and_gradient(W)[0]))
+
+    def gradient(self, W):
+        """Gradient of the objective with respect to ``W``."""
+        return 2.0 * (self.gram_matvec(W) + self.alpha * W - self.xy)
+
+    def hessian_matvec(self, P):
+        """``2 (H + alpha I) P``: one product with ``H``."""
+        return 2.0 * (self.gram_matvec(P) + self.alpha * P)
+
+    def intercept(self, W):
+        """Optimal intercept ``y_offset - X_offset @ W``."""
+        return self.y_offset - self.X_offset @ W
+
+    def rescale_targets(self, factor):
+        """The same problem with the targets multiplied by ``factor`` (one per target)."""
+        c = np.asarray(factor, dtype=self.dtype)
+        new = copy.copy(self)
+        new.xy, new.yy, new.y_offset = self.xy * c, self.yy * c * c, self.y_offset * c
+        return new
+
+    def lipschitz(self, tol=1e-3):
+        """``2 (lambda_max(H) + alpha)``, as :meth:`RidgeProblem.lipschitz`."""
+        return 2.0 * (self.gram_norm(tol) + self.alpha.astype(np.float64))
+
+    def gram_diagonal(self):
+        """Diagonal of ``H``, with constant columns exactly 0, as
+        :meth:`RidgeProblem.gram_diagonal`."""
+        centered = np.clip(self._diag, 0, None)
+        raw = centered + self.sw_sum * np.asarray(self.X_offset, dtype=self.dtype) ** 2
+        noise = self.n_samples * np.finfo(self.dtype).eps * raw
+        return np.where(centered > noise, centered, 0).astype(self.dtype, copy=False)
+
+    def _gram_diagonal(self):
+        """Diagonal of ``H`` clipped at 0 (no rounding-noise test)."""
+        return np.clip(self._diag, 0, None)
+
+    def gram_norm(self, tol=1e-3):
+        """Largest eigenvalue of ``H`` (Lanczos, bounded by the trace, as RidgeProblem)."""
+        p = self.n_features
+
+        def mv(v):
+            return self.gram_matvec(np.asarray(v, dtype=self.dtype).reshape(p, 1)).ravel()
+
+        return top_eigenvalue(mv, p, float(np.sum(self._gram_diagonal())), tol)
