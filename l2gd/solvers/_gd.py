@@ -1,8 +1,14 @@
-"""Batch gradient descent on the ridge objective."""
+"""Batch gradient descent on the ridge objective, with a certificate on the coefficients.
+
+The solver asks the problem (data or statistics, see :mod:`l2gd._objective`)
+only for ``value_and_gradient``, ``hessian_matvec``, ``gram_diagonal``,
+``lipschitz``, ``intercept`` and ``rescale_targets``; one ``hessian_matvec``
+per iteration, the gradient carried by linearity in between.
+"""
 
 import warnings
+from dataclasses import dataclass, field
 from numbers import Real
-from types import SimpleNamespace
 
 import numpy as np
 from scipy.linalg import LinAlgWarning, eigvalsh_tridiagonal
@@ -13,16 +19,22 @@ from ._base import IterativeSolver
 _ACCELERATIONS = ("cg", "nesterov", "none")
 _PRECONDITIONERS = ("auto", "jacobi", None)
 
-# Recompute the residual from X every this many iterations, so the cheap
-# recurrences used inside the loop never drift.
+# Recompute the gradient and the objective from the problem every this many
+# iterations, so the cheap recurrences used inside the loop never drift.
 _RESYNC_EVERY = 50
 
-# The error bound is measured at the true residual at those resynchronizations
+# The error bound is measured at the exact gradient at those resynchronizations
 # and whenever the cheap (recurrence) bound says tol is met. After this many
 # such checks without the best bound improving by _PROGRESS, rounding is
 # taken to have won and the solver stops with the best iterate.
 _PATIENCE = 3
 _PROGRESS = 0.5
+
+# Conjugate gradient restarts when the exact Z (at a resynchronization or a
+# check) differs from the recurrence by more than this fraction: below the
+# rounding floor the recurrence keeps shrinking while the truth does not, and
+# continuing from the mismatch would wreck the directions and the Ritz values.
+_DRIFT = 0.1
 
 
 def _ratio(xp, num, den):
@@ -70,6 +82,92 @@ def _ritz_extremes(a, b):
     return max(lo, 0.0), hi
 
 
+@dataclass
+class _Spectrum:
+    """Estimates of the extreme eigenvalues of the (preconditioned) operator, per target.
+
+    ``lo`` and ``hi`` are the smallest and largest Ritz (CG) or Rayleigh
+    (momentum) values seen, ``done`` the smallest over finished CG runs, and
+    ``steps``, ``betas`` the coefficients of the current CG run.
+    """
+
+    lo: np.ndarray
+    hi: np.ndarray
+    done: np.ndarray
+    steps: list = field(default_factory=list)
+    betas: list = field(default_factory=list)
+
+    @classmethod
+    def empty(cls, n_targets):
+        return cls(np.full(n_targets, np.inf), np.zeros(n_targets), np.full(n_targets, np.inf))
+
+    def refresh(self):
+        """Update ``lo`` and ``hi`` from the current CG run's coefficients."""
+        if not self.steps:
+            return
+        a = np.array(self.steps)
+        b = np.array(self.betas) if self.betas else np.zeros((0, a.shape[1]))
+        for k in range(a.shape[1]):
+            lo, hi = _ritz_extremes(a[:, k], b[:, k])
+            self.lo[k] = min(self.done[k], lo)
+            self.hi[k] = max(self.hi[k], hi)
+
+    def new_run(self):
+        """A CG restart: keep what the finished run found, forget its coefficients."""
+        self.refresh()
+        self.done = np.fmin(self.done, self.lo)
+        self.steps, self.betas = [], []
+
+    def add_rayleigh(self, rq):
+        """Widen ``[lo, hi]`` by the Rayleigh quotients ``rq`` that are finite and positive."""
+        ok = np.isfinite(rq) & (rq > 0)
+        self.lo = np.where(ok, np.fmin(self.lo, rq), self.lo)
+        self.hi = np.where(ok, np.fmax(self.hi, rq), self.hi)
+
+    def condition(self):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return float(np.max(self.hi / np.fmin(self.done, self.lo)))
+
+
+@dataclass
+class _GDState:
+    """What gradient descent carries from one iteration to the next.
+
+    Arrays are in the problem's namespace, per-target ``(n_features,
+    n_targets)`` or ``(n_targets,)``, and in the rescaled units of ``problem``
+    (the targets divided by ``s``): ``W`` the iterate, ``Z = -gradient / 2``
+    at ``W``, ``value_s`` the objective there; ``value`` is the objective in
+    the user's units (what the iteration loop checks and records).
+    """
+
+    problem: object
+    W: object
+    Z: object
+    D: object
+    s: object
+    value_s: object
+    value: object
+    alpha: np.ndarray  # on the host, float64
+    dmin_sqrt: np.ndarray
+    spectrum: _Spectrum
+    best_W: object
+    it: int = 0
+    criterion: float = np.inf
+    certified: bool = True
+    stalled: bool = False
+    best: float = np.inf
+    progress_ref: float = np.inf
+    n_checks: int = 0
+    # conjugate gradient: the direction and <Z, D^-1 Z>
+    P: object = None
+    rz: object = None
+    # momentum: the step, the extrapolated point, -gradient/2 there, Nesterov's t
+    step: object = None
+    Y: object = None
+    ZY: object = None
+    t: object = None
+
+
 def _warn_if_singular(problem, diag):
     """``LinAlgWarning`` when ``alpha == 0`` for a target and X_c is structurally
     rank deficient (a constant column, or fewer informative rows than columns)."""
@@ -94,8 +192,13 @@ class GradientDescent(IterativeSolver):
     """Full-batch gradient descent on the ridge objective, with a certificate
     on the coefficients.
 
-    Each iteration costs one product with X and one with X^T (all targets
-    at once); sparse X is centered implicitly.
+    Each iteration costs one product with the Hessian (``hessian_matvec``:
+    on data, one product with X and one with X^T, all targets at once; sparse
+    X is centered implicitly); the gradient and the objective are carried by
+    linearity in between and recomputed from the problem every 50 iterations.
+    It runs on any problem with the interface of :mod:`l2gd._objective`: the
+    data (:class:`~l2gd.RidgeProblem`) or its moments (the Gram problem that
+    Dask fits use), with the same iterates.
 
     Parameters
     ----------
@@ -149,7 +252,7 @@ class GradientDescent(IterativeSolver):
       ``acceleration="nesterov"`` and ``"none"``, which therefore cannot
       certify ``alpha = 0`` problems.
 
-    The bound is computed at the true residual ``y_c - X_c w`` (the cheap
+    The bound is computed at the exact gradient (from the problem; the cheap
     recurrence only decides when to look), every 50 iterations and whenever
     the recurrence says ``tol`` is met, so rounding in the recurrences can not
     fake convergence. The best certified iterate is returned, not the last:
@@ -240,77 +343,61 @@ class GradientDescent(IterativeSolver):
         xp = problem.xp
         diag = problem.gram_diagonal()
         _warn_if_singular(problem, diag)
-        warm = bool(xp.any(W0 != 0))
-        R = problem.residual(W0) if warm else problem.Yc  # no pass over X from zero
-        Z = problem.rmatvec(problem.weighted(R)) - problem.alpha * W0  # = -grad / 2
         D = self._diagonal(problem, diag)
         # Per-target power-of-two units in which the preconditioned gradient
         # is about 1: the inner products below then never underflow or
         # overflow, and the iterates do not depend on the targets' magnitude.
-        scale = _power_of_two(_col_norms(xp, Z / xp.sqrt(D)))
+        gradient = problem.value_and_gradient(W0)[1]
+        scale = _power_of_two(_col_norms(xp, gradient / xp.sqrt(D)))
         s = to_device(scale, xp, problem.device, problem.dtype)
         inv = to_device(1.0 / scale, xp, problem.device, problem.dtype)
-        state = SimpleNamespace(
-            W=W0 * inv, R=R * inv, Z=Z * inv, D=D, s=s, s2=s * s, it=0,
-            alpha=np.asarray(to_numpy(problem.alpha), dtype=np.float64),
+        scaled = problem.rescale_targets(inv)
+        W = W0 * inv
+        value_s, gradient = scaled.value_and_gradient(W)
+        state = _GDState(
+            problem=scaled, W=W, Z=-0.5 * gradient, D=D, s=s, value_s=value_s,
+            value=value_s * s * s, alpha=np.asarray(to_numpy(problem.alpha), dtype=np.float64),
             dmin_sqrt=np.sqrt(np.asarray(to_numpy(xp.min(D, axis=0)), dtype=np.float64)),
-            theta_done=np.full(problem.n_targets, np.inf), theta_lo=np.full(problem.n_targets, np.inf),
-            theta_hi=np.zeros(problem.n_targets), steps=[], betas=[],
-            best_W=None, best=np.inf, progress_ref=np.inf, n_checks=0, stalled=False,
-            certified=True, tol=None,
+            spectrum=_Spectrum.empty(problem.n_targets), best_W=W,
         )
-        state.value_s = problem.value_from_residual(state.R, state.W)
-        state.value = state.value_s * state.s2
-        state.best_W = state.W
-        self._assess(problem, state)
+        self._assess(state)
         if self.acceleration == "cg":
-            state.Zt = state.Z / D
-            state.rz = xp.sum(state.Z * state.Zt, axis=0)
-            state.P = state.Zt
+            state.P = state.Z / D
+            state.rz = xp.sum(state.Z * state.P, axis=0)
         else:
             if self.learning_rate == "auto":
                 step = 1.0 / problem.lipschitz()
             else:
                 step = np.full(problem.n_targets, self.learning_rate / problem.sw_sum)
             state.step = to_device(step, xp, problem.device, problem.dtype)
-            state.Y, state.RY, state.ZY = state.W, state.R, state.Z
+            state.Y, state.ZY = state.W, state.Z
             state.t = xp.ones(problem.n_targets, dtype=problem.dtype, device=problem.device)
         return state
 
     # -- the certificate ----------------------------------------------------------
-    def _bound(self, problem, state):
+    def _bound(self, state):
         """Per target, the estimated relative coefficient error of ``state.W``."""
-        xp = problem.xp
+        xp = state.problem.xp
         z = _col_norms(xp, state.Z)
         zd = _col_norms(xp, state.Z / xp.sqrt(state.D))
         w = _col_norms(xp, state.W)
+        lo = state.spectrum.lo
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            ritz = np.where(np.isfinite(state.theta_lo), zd / (state.theta_lo * state.dmin_sqrt), np.inf)
-            ritz = np.where(state.theta_lo > 0, ritz, np.inf)
+            ritz = np.where(np.isfinite(lo), zd / (lo * state.dmin_sqrt), np.inf)
+            ritz = np.where(lo > 0, ritz, np.inf)
             rigorous = np.where(state.alpha > 0, z / state.alpha, np.inf)
             E = np.fmin(ritz, rigorous)
             rel = np.where(w > E, E / (w - E), np.inf)
         return np.where(z == 0, 0.0, rel)
 
-    def _refresh_ritz(self, state):
-        """Update the extreme Ritz values from the current CG run's coefficients."""
-        if not state.steps:
-            return
-        a = np.array(state.steps)
-        b = np.array(state.betas) if state.betas else np.zeros((0, a.shape[1]))
-        for k in range(a.shape[1]):
-            lo, hi = _ritz_extremes(a[:, k], b[:, k])
-            state.theta_lo[k] = min(state.theta_done[k], lo)
-            state.theta_hi[k] = max(state.theta_hi[k], hi)
-
-    def _assess(self, problem, state, drift=False):
-        """Set ``state.criterion`` at a true residual and keep the best iterate.
+    def _assess(self, state, drift=False):
+        """Set ``state.criterion`` at an exact gradient and keep the best iterate.
 
         ``drift``: the recurrences claimed ``tol`` here; when that keeps
         happening without the true bound making progress, rounding has won
         (the recurrences drift below the truth) and the solver stops.
         """
-        state.criterion = float(np.max(self._bound(problem, state), initial=0.0))
+        state.criterion = float(np.max(self._bound(state), initial=0.0))
         state.certified = True
         if state.criterion <= state.best:
             state.best, state.best_W = state.criterion, state.W
@@ -320,41 +407,38 @@ class GradientDescent(IterativeSolver):
             state.n_checks += 1
             state.stalled = state.n_checks >= _PATIENCE
 
-    def _true_residual(self, problem, state):
-        return problem.residual(state.W * state.s) * (1.0 / state.s)
+    def _resync(self, state, W=None):
+        """Exact objective and ``Z`` at ``W`` (default ``state.W``), from the problem."""
+        value, gradient = state.problem.value_and_gradient(state.W if W is None else W)
+        return value, -0.5 * gradient
 
-    def _check_at_true_residual(self, problem, state):
-        """Recompute R, Z and the objective from X at ``state.W``."""
-        state.R = self._true_residual(problem, state)
-        state.value_s = problem.value_from_residual(state.R, state.W)
-        state.Z = problem.rmatvec(problem.weighted(state.R)) - problem.alpha * state.W
-
-    def _certify(self, problem, state, tol, exact):
-        """Bound the error of the new iterate (``exact``: its Z is from the true residual);
-        confirm at the true residual when the cheap bound meets ``tol``."""
-        if not exact and np.all(np.isfinite(state.theta_lo)):
+    def _certify(self, state, tol, exact):
+        """Bound the error of the new iterate (``exact``: its Z is from the problem,
+        not the recurrence); confirm at the exact gradient when the cheap bound meets ``tol``."""
+        if not exact and np.all(np.isfinite(state.spectrum.lo)):
             # Stale Ritz values only under-estimate the bound: look no further.
-            if self._cheap_bound_misses(problem, state, tol):
+            if self._cheap_bound_misses(state, tol):
                 return
-        self._refresh_ritz(state)
+        state.spectrum.refresh()
         if not exact:
-            if self._cheap_bound_misses(problem, state, tol):
+            if self._cheap_bound_misses(state, tol):
                 return
-            self._check_at_true_residual(problem, state)
+            state.value_s, state.Z = self._resync(state)
         # Evidence that rounding has won: the recurrences claimed tol falsely,
         # or (CG) no progress while the bound is within reach of the rounding
         # level eps * kappa (far from it, a hard problem is just slow).
-        self._assess(problem, state, drift=not exact or self._near_rounding(problem, state))
+        self._assess(state, drift=not exact or self._near_rounding(state))
 
-    def _near_rounding(self, problem, state):
+    def _near_rounding(self, state):
         if self.acceleration != "cg":
             return False
         with np.errstate(divide="ignore", invalid="ignore"):
-            kappa = np.max(state.theta_hi / state.theta_lo)
+            kappa = np.max(state.spectrum.hi / state.spectrum.lo)
+        problem = state.problem
         return bool(state.best <= 1e3 * eps(problem.xp, problem.dtype) * kappa)
 
-    def _cheap_bound_misses(self, problem, state, tol):
-        state.criterion = float(np.max(self._bound(problem, state), initial=0.0))
+    def _cheap_bound_misses(self, state, tol):
+        state.criterion = float(np.max(self._bound(state), initial=0.0))
         state.certified = False
         return state.criterion > tol
 
@@ -367,61 +451,77 @@ class GradientDescent(IterativeSolver):
         )
 
     def _step(self, problem, state):
+        # ``problem`` is the user's; the iterations run on ``state.problem``,
+        # the same problem in rescaled units.
         state.it += 1
         if self.acceleration == "cg":
-            self._cg_step(problem, state)
+            self._cg_step(state)
         else:
-            self._momentum_step(problem, state)
-        state.value = state.value_s * state.s2
+            self._momentum_step(state)
+        state.value = state.value_s * state.s * state.s
 
-    def _cg_step(self, problem, state):
-        xp = problem.xp
-        Q = problem.matvec(state.P)
-        denom = xp.sum(problem.weighted(Q) * Q, axis=0) + problem.alpha * xp.sum(
-            state.P * state.P, axis=0
-        )
-        a = _ratio(xp, state.rz, denom)
+    def _cg_step(self, state):
+        """One step of (Jacobi-preconditioned) conjugate gradient with exact line search.
+
+        Along ``P``, ``A P`` (``A`` = half the Hessian) gives the step length,
+        the new ``Z = Z - a A P``, and the new objective by the trapezoid rule
+        ``f(W + a P) = f(W) - a (Z_old + Z_new)^T P`` (exact on a quadratic).
+        """
+        xp = state.problem.xp
+        AP = 0.5 * state.problem.hessian_matvec(state.P)
+        a = _ratio(xp, state.rz, xp.sum(state.P * AP, axis=0))
         state.W = state.W + a * state.P
+        Z_rec = state.Z - a * AP
         exact = state.it % _RESYNC_EVERY == 0
-        state.R = self._true_residual(problem, state) if exact else state.R - a * Q
-        value = problem.value_from_residual(state.R, state.W)
+        if exact:
+            value, Z = self._resync(state)
+        else:
+            Z = Z_rec
+            value = state.value_s - a * xp.sum((state.Z + Z) * state.P, axis=0)
         restart = bool(xp.any(value > state.value_s))
         if restart and not exact:
             # CG decreases the objective monotonically in exact arithmetic; a
             # rise means rounding has broken conjugacy (near the attainable
             # accuracy, e.g. in float32). Resynchronize and restart from the
             # preconditioned steepest-descent direction.
-            state.R = self._true_residual(problem, state)
-            value = problem.value_from_residual(state.R, state.W)
+            value, Z = self._resync(state)
             exact = True
-        state.value_s = value
-        state.Z = problem.rmatvec(problem.weighted(state.R)) - problem.alpha * state.W
-        state.steps.append(np.asarray(to_numpy(a), dtype=np.float64))
-        self._certify(problem, state, self._tol, exact)
+        state.value_s, state.Z = value, Z
+        state.spectrum.steps.append(np.asarray(to_numpy(a), dtype=np.float64))
+        self._certify(state, self._tol, exact)
+        restart = restart or self._drifted(state, Z_rec)
         Zt = state.Z / state.D
         rz = xp.sum(state.Z * Zt, axis=0)
         beta = xp.zeros_like(rz) if restart else _ratio(xp, rz, state.rz)
         if restart:  # a new Lanczos run: keep what the old one found
-            self._refresh_ritz(state)
-            state.theta_done = np.fmin(state.theta_done, state.theta_lo)
-            state.steps, state.betas = [], []
+            state.spectrum.new_run()
         else:
-            state.betas.append(np.asarray(to_numpy(beta), dtype=np.float64))
+            state.spectrum.betas.append(np.asarray(to_numpy(beta), dtype=np.float64))
         state.P = Zt + beta * state.P
         state.rz = rz
 
-    def _momentum_step(self, problem, state):
-        # Gradient step from the extrapolated point Y, whose gradient -2 ZY is
-        # known; the bound is then measured at the new point W.
-        xp = problem.xp
+    def _drifted(self, state, Z_rec):
+        """Whether the exact ``state.Z`` (if it was recomputed) left the recurrence ``Z_rec``."""
+        if state.Z is Z_rec:
+            return False
+        xp = state.problem.xp
+        gap = _col_norms(xp, state.Z - Z_rec)
+        return bool(np.any(gap > _DRIFT * _col_norms(xp, state.Z)))
+
+    def _momentum_step(self, state):
+        """A gradient step from the extrapolated point ``Y``, whose ``ZY = -grad/2``
+        is known (by linearity); the bound is then measured at the new point."""
+        xp = state.problem.xp
         step = state.step
         W_new = state.Y + 2.0 * step * state.ZY
         exact = state.it % _RESYNC_EVERY == 0
         if exact:
-            R_new = self._true_residual(problem, SimpleNamespace(W=W_new, s=state.s))
+            value_new, Z_new = self._resync(state, W_new)
         else:
-            R_new = state.RY - 2.0 * step * problem.matvec(state.ZY)
-        value_new = problem.value_from_residual(R_new, W_new)
+            AZY = 0.5 * state.problem.hessian_matvec(state.ZY)
+            Z_new = state.ZY - 2.0 * step * AZY
+            value_new = state.value_s - xp.sum((state.Z + Z_new) * (W_new - state.W), axis=0)
+            self._rayleigh_quotient(state, AZY)
         if self.acceleration == "nesterov":
             restart = value_new > state.value_s
             t_next = 0.5 * (1.0 + xp.sqrt(1.0 + 4.0 * state.t**2))
@@ -429,39 +529,34 @@ class GradientDescent(IterativeSolver):
             state.t = xp.where(restart, xp.ones_like(t_next), t_next)
         else:
             beta = xp.zeros_like(state.t)
-        W_old, R_old = state.W, state.R
-        state.W, state.R, state.value_s = W_new, R_new, value_new
-        state.Z = problem.rmatvec(problem.weighted(R_new)) - problem.alpha * W_new
-        self._rayleigh_quotient(problem, state)
-        self._certify(problem, state, self._tol, exact)
+        W_old, Z_old = state.W, state.Z
+        state.W, state.Z, state.value_s = W_new, Z_new, value_new
+        self._certify(state, self._tol, exact)
         state.Y = state.W + beta * (state.W - W_old)
-        state.RY = state.R + beta * (state.R - R_old)
-        state.ZY = problem.rmatvec(problem.weighted(state.RY)) - problem.alpha * state.Y
+        state.ZY = state.Z + beta * (state.Z - Z_old)
 
-    def _rayleigh_quotient(self, problem, state):
+    def _rayleigh_quotient(self, state, AZY):
         """Lower the estimate of ``lambda_min`` with the Rayleigh quotient of ``ZY``.
 
-        The step ``W = Y + 2 step ZY`` gives ``A ZY = (ZY - Z) / (2 step)`` for
-        free; the quotient is in the operator's spectrum, and the running
+        ``AZY`` is ``A ZY`` (half the Hessian times ``ZY``), known from the
+        step; the quotient is in the operator's spectrum, and the running
         minimum approaches ``lambda_min`` as the remaining error settles on the
         slow directions (the role the Ritz values play for CG).
         """
-        xp = problem.xp
-        num = to_numpy(xp.sum(state.ZY * (state.ZY - state.Z), axis=0))
-        den = to_numpy(2.0 * state.step * xp.sum(state.ZY * state.ZY, axis=0))
+        xp = state.problem.xp
+        num = to_numpy(xp.sum(state.ZY * AZY, axis=0))
+        den = to_numpy(xp.sum(state.ZY * state.ZY, axis=0))
         with np.errstate(divide="ignore", invalid="ignore"):
             rq = np.asarray(num, dtype=np.float64) / np.asarray(den, dtype=np.float64)
         scale = np.asarray(to_numpy(state.D[0, ...]), dtype=np.float64)  # D is constant here
-        ok = np.isfinite(rq) & (rq > 0)
-        state.theta_lo = np.where(ok, np.fmin(state.theta_lo, rq / scale), state.theta_lo)
-        state.theta_hi = np.where(ok, np.fmax(state.theta_hi, rq / scale), state.theta_hi)
+        state.spectrum.add_rayleigh(rq / scale)
 
     # -- the end ------------------------------------------------------------------
     def _conclude(self, problem, state, tol, converged):
         if not state.certified:
-            self._check_at_true_residual(problem, state)
-            self._refresh_ritz(state)
-            self._assess(problem, state)
+            state.value_s, state.Z = self._resync(state)
+            state.spectrum.refresh()
+            self._assess(state)
         state.criterion = state.best
         return bool(state.best <= tol)
 
@@ -470,9 +565,10 @@ class GradientDescent(IterativeSolver):
         return W, problem.intercept(W)
 
     def _info(self, state):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            kappa = float(np.max(state.theta_hi / np.fmin(state.theta_done, state.theta_lo)))
-        return {"method": self.acceleration, "error_bound": state.best, "condition": kappa}
+        return {
+            "method": self.acceleration, "error_bound": state.best,
+            "condition": state.spectrum.condition(),
+        }
 
     def _not_converged_message(self, state, tol, max_iter):
         why = (
