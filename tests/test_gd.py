@@ -118,3 +118,32 @@ def test_verbose_prints_progress(capsys):
     GDRidgeRegressor(solver="gd", verbose=1).fit(X, y)
     out = capsys.readouterr().out
     assert "objective" in out and "criterion" in out
+
+
+@pytest.mark.parametrize("acceleration", ["cg", "nesterov", "none"])
+@pytest.mark.parametrize("fit_intercept", [False, True])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("max_iter", [1, 2, 5])
+def test_gd_on_the_gram_problem_gives_the_data_problems_iterates(
+    acceleration, fit_intercept, weighted, max_iter
+):
+    from l2gd import RidgeStats
+    from l2gd._objective import GramProblem
+
+    X, y = make_regression_data(n_samples=80, n_features=6, n_targets=3, seed=9)
+    X = X * np.logspace(-1, 1, 6)
+    sw = np.random.default_rng(9).uniform(0.2, 3.0, 80) if weighted else None
+    alpha = np.array([0.1, 1.0, 30.0])
+    data = RidgeProblem(X, y, alpha, sample_weight=sw, fit_intercept=fit_intercept)
+    gram = GramProblem(RidgeStats.from_batch(X, y, sw, fit_intercept=fit_intercept), alpha)
+    solver = GradientDescent(acceleration=acceleration)
+    with pytest.warns(ConvergenceWarning):
+        on_data = solver.solve(data, max_iter=max_iter, tol=1e-300)
+    with pytest.warns(ConvergenceWarning):
+        on_gram = solver.solve(gram, max_iter=max_iter, tol=1e-300)
+    assert on_data.n_iter == on_gram.n_iter == max_iter
+    for k in range(3):  # normwise per target: the moments round differently from the data
+        assert rel_err(on_gram.coef[:, k], on_data.coef[:, k]) < 1e-10
+    assert rel_err(on_gram.intercept, on_data.intercept) < 1e-10
+    np.testing.assert_allclose(on_gram.history, on_data.history, rtol=1e-10)
+    assert on_gram.info["error_bound"] == pytest.approx(on_data.info["error_bound"], rel=1e-6)

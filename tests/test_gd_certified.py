@@ -186,3 +186,22 @@ def test_reported_error_bound_covers_the_true_error():
     result, _ = _solve(X, y, 1e-2, tol=1e-9)
     assert result.converged
     assert _rel(result.coef, _oracle(X, y, 1e-2)) <= max(result.info["error_bound"], 1e-13) * 1.01
+
+
+def test_below_the_rounding_floor_ritz_values_stay_in_the_spectrum():
+    # tol far below rounding: the iterations go on at the attainable accuracy.
+    # The reported condition comes from Ritz values, which lie inside the
+    # spectrum of the preconditioned operator (computed here), and the error
+    # bound never claims more than float64 can hold.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((600, 40)) * np.logspace(0, 3, 40)
+    y = X @ rng.standard_normal(40) + rng.standard_normal(600)
+    alpha = 1e-6
+    result, _ = _solve(X, y, alpha, tol=1e-300, max_iter=200)
+    Xc = X - X.mean(axis=0)
+    A = Xc.T @ Xc + alpha * np.eye(40)
+    d = np.sqrt(np.diag(A))
+    eig = np.linalg.eigvalsh(A / np.outer(d, d))
+    assert result.info["condition"] <= eig[-1] / eig[0] * (1 + 1e-6)
+    assert result.info["error_bound"] >= np.finfo(np.float64).eps
+    assert _rel(result.coef, _oracle(X, y, alpha)) <= 1e-10

@@ -1,11 +1,13 @@
-"""RidgeProblem: value, gradient and Lipschitz constant against direct formulas."""
+"""The problem interface (data and moments): value, gradient, Hessian products and
+Lipschitz constant against direct float64 formulas built here."""
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from _helpers import make_regression_data
 
-from l2gd import RidgeProblem
+from l2gd import RidgeProblem, RidgeStats
+from l2gd._objective import GramProblem
 
 
 def make_problem(sparse=False, fit_intercept=True, weighted=True, n_targets=2, seed=0):
@@ -79,3 +81,97 @@ def test_implicit_centering_products():
     W, R = rng.standard_normal((X.shape[1], 2)), rng.standard_normal((X.shape[0], 2))
     assert np.allclose(problem.matvec(W), Xc @ W)
     assert np.allclose(problem.rmatvec(R), Xc.T @ R)
+
+
+def _explicit(X, Y, alpha, sw, fit_intercept):
+    """``(X_c, y_c, S, H)`` in float64 with ``H = 2 (X_c^T S X_c + alpha I)`` per target."""
+    X = np.asarray(X.toarray() if sp.issparse(X) else X, dtype=np.float64)
+    s = np.ones(len(X)) if sw is None else np.asarray(sw, dtype=np.float64)
+    Xc, Yc = X, np.asarray(Y, dtype=np.float64)
+    if fit_intercept:
+        Xc, Yc = X - s @ X / s.sum(), Yc - s @ Yc / s.sum()
+    gram = Xc.T @ (s[:, None] * Xc)
+    H = [2.0 * (gram + a * np.eye(X.shape[1])) for a in alpha]
+    return Xc, Yc, s, H
+
+
+def _both_problems(sparse, fit_intercept, weighted, n_targets=3, seed=0):
+    problem, X, y, sw = make_problem(sparse, fit_intercept, weighted, n_targets, seed)
+    stats = RidgeStats.from_batch(X, y, sw, fit_intercept=fit_intercept)
+    return problem, GramProblem(stats, problem.alpha), X, y, sw
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("fit_intercept", [False, True])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_hessian_matvec_and_gradient_are_the_explicit_formulas(sparse, fit_intercept, weighted):
+    data, gram, X, y, sw = _both_problems(sparse, fit_intercept, weighted)
+    Xc, Yc, s, H = _explicit(X, y, data.alpha, sw, fit_intercept)
+    rng = np.random.default_rng(4)
+    P, W = rng.standard_normal((2, X.shape[1], y.shape[1]))
+    HP = np.column_stack([H[k] @ P[:, k] for k in range(y.shape[1])])
+    G = -2.0 * Xc.T @ (s[:, None] * (Yc - Xc @ W)) + 2.0 * data.alpha * W
+    f = s @ (Yc - Xc @ W) ** 2 + data.alpha * np.sum(W * W, axis=0)
+    for problem in (data, gram):
+        np.testing.assert_allclose(problem.hessian_matvec(P), HP, rtol=1e-12, atol=0)
+        np.testing.assert_allclose(problem.gradient(W), G, rtol=1e-10)
+        value, gradient = problem.value_and_gradient(W)
+        np.testing.assert_allclose(value, f, rtol=1e-10)
+        np.testing.assert_allclose(gradient, G, rtol=1e-10)
+        assert problem.value(W) == pytest.approx(f.sum(), rel=1e-10)
+        np.testing.assert_allclose(problem.intercept(W), data.intercept(W), rtol=1e-12)
+        np.testing.assert_allclose(problem.lipschitz(), data.lipschitz(), rtol=1e-2)
+
+
+def test_gradient_from_zero_is_the_explicit_formula():
+    data, gram, X, y, sw = _both_problems(False, True, True)
+    Xc, Yc, s, _ = _explicit(X, y, data.alpha, sw, True)
+    W = np.zeros((X.shape[1], y.shape[1]))
+    for problem in (data, gram):
+        value, gradient = problem.value_and_gradient(W)
+        np.testing.assert_allclose(value, s @ Yc**2, rtol=1e-12)
+        np.testing.assert_allclose(gradient, -2.0 * Xc.T @ (s[:, None] * Yc), rtol=1e-12)
+    assert gram.n_gram_matvecs == 0  # nothing to multiply from zero
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_rescale_targets_scales_values_and_gradients(sparse):
+    data, gram, X, y, sw = _both_problems(sparse, True, True)
+    c = np.array([2.0**-40, 1.0, 2.0**30])
+    rng = np.random.default_rng(5)
+    W = rng.standard_normal((X.shape[1], 3))
+    for problem in (data, gram):
+        scaled = problem.rescale_targets(c)
+        value, gradient = problem.value_and_gradient(W)
+        value_c, gradient_c = scaled.value_and_gradient(W * c)
+        np.testing.assert_allclose(value_c, value * c**2, rtol=1e-10)
+        np.testing.assert_allclose(gradient_c, gradient * c, rtol=1e-10)
+        np.testing.assert_allclose(scaled.intercept(W * c), problem.intercept(W) * c, rtol=1e-12)
+        assert problem.value(W) == pytest.approx(float(np.sum(value)))  # the original is unchanged
+
+
+def test_batch_gradient_is_the_explicit_formula_in_the_namespace_of_x():
+    import array_api_strict as xps
+    import sklearn
+
+    problem, X, y, sw = make_problem(fit_intercept=True, weighted=True)
+    rows = np.array([3, 7, 8, 20, 41])
+    W = np.random.default_rng(6).standard_normal((X.shape[1], y.shape[1]))
+    s = sw
+    Xc = X - np.average(X, axis=0, weights=sw)  # the whole problem's centers
+    Yc = y - np.average(y, axis=0, weights=sw)
+    Rb = s[rows, None] * (Yc[rows] - Xc[rows] @ W)
+    expected = 2.0 * (problem.alpha * W - (X.shape[0] / len(rows)) * Xc[rows].T @ Rb)
+    np.testing.assert_allclose(problem.gradient(W, batch=rows), expected, rtol=1e-12)
+    np.testing.assert_allclose(problem.gradient(W, batch=slice(3, 9)), 2.0 * (
+        problem.alpha * W - (X.shape[0] / 6) * Xc[3:9].T @ (s[3:9, None] * (Yc[3:9] - Xc[3:9] @ W))
+    ), rtol=1e-12)
+    with sklearn.config_context(array_api_dispatch=True):
+        strict = RidgeProblem(
+            xps.asarray(X), xps.asarray(y), problem.alpha, sample_weight=xps.asarray(sw)
+        )
+        for batch in (rows, slice(3, 9)):
+            G = strict.gradient(xps.asarray(W), batch=batch)
+            assert isinstance(G, type(xps.asarray(W)))
+            got = np.asarray(xps.asarray(G, device=xps.Device("CPU_DEVICE")))
+            np.testing.assert_allclose(got, problem.gradient(W, batch=batch), rtol=1e-12)
