@@ -1,18 +1,25 @@
-"""Mini-batch stochastic gradient descent on the ridge objective, and its streaming form."""
+"""Mini-batch stochastic gradient descent on the ridge objective: variance
+reduced (SVRG, certified, the default) or plain with schedules (and streaming)."""
 
 import math
 import warnings
 from dataclasses import dataclass, replace
 from numbers import Integral, Real
+from types import SimpleNamespace
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.linalg import LinAlgWarning
 
+from .._array_api import eps, is_numpy, to_device, to_numpy
 from .._objective import RidgeProblem, _weighted_mean
 from .._scaling import Rescaling, _max_abs, data_scale
 from .._scores import r2_scores
-from ..schedules import as_schedule
+from ..schedules import Constant, as_schedule
 from ._base import IterativeSolver, SolveResult
+from ._gd import _col_norms
+
+_METHODS = ("svrg", "plain")
 
 # Rows of the evenly spaced subsample on which the top eigenvalue of the
 # centered Gram matrix is estimated, at most this many entries; also the
@@ -23,25 +30,109 @@ _SUBSAMPLE_ENTRIES = 2**21
 _SMALL_P = 64
 # Inflation of that estimate when it comes from a subsample.
 _SUBSAMPLE_SAFETY = 1.25
+# SVRG extrapolates the snapshots (Nesterov) only while an epoch shrinks the
+# gradient by less than this factor: fast epochs need no acceleration, and
+# momentum would only amplify their stochastic noise.
+_SLOW_EPOCH = 0.25
+# batch_size="auto": this many rows; for "svrg" fewer on small data, so that an
+# epoch makes at least _AUTO_MIN_STEPS steps, but never below _AUTO_MIN_BATCH
+# rows (per-step overhead; data of at most that many rows runs full batches).
+_AUTO_BATCH, _AUTO_MIN_BATCH, _AUTO_MIN_STEPS = 256, 32, 16
+# A snapshot is rejected when its objective rises by more than this many
+# epsilons relative (below that, the rise is rounding, not a too large step).
+_ROUNDING = 1e3
+
+
+# -- rows of X in any format and namespace (the batch arithmetic of SGD) -------
+def _take(A, rows, xp):
+    """Rows ``rows`` (a slice, or integer indices in A's namespace) of ``A``."""
+    if A is None:
+        return None
+    if isinstance(rows, slice) or sp.issparse(A) or is_numpy(xp):
+        return A[rows]
+    return xp.take(A, rows, axis=0)
+
+
+def _as_dense(A, xp):
+    """Products of a SciPy sparse matrix with dense arrays come back as ndarrays."""
+    return np.asarray(A) if is_numpy(xp) and not isinstance(A, np.ndarray) else A
+
+
+def _centered_matvec(problem, Xb, W):
+    """``X_c[B] @ W`` for the rows ``Xb`` of X."""
+    out = _as_dense(Xb @ W, problem.xp)
+    if problem.fit_intercept:
+        out = out - problem.X_offset @ W
+    return out
+
+
+def _centered_rmatvec(problem, Xb, swb, R):
+    """``X_c[B]^T S_B R`` for the rows ``Xb`` of X and their weights ``swb``."""
+    xp = problem.xp
+    if swb is not None:
+        R = R * swb[:, None]
+    out = _as_dense(Xb.T @ R, xp)
+    if problem.fit_intercept:
+        out = out - problem.X_offset[:, None] * xp.sum(R, axis=0)[None, :]
+    return out
+
+
+def _subproblem(problem, rows):
+    """The problem of the rows ``rows`` (host integer indices or a slice), with
+    the whole problem's centers: :meth:`RidgeProblem.batch` in any namespace."""
+    xp = problem.xp
+    if is_numpy(xp) or isinstance(rows, slice):
+        return problem.batch(rows)
+    idx = xp.asarray(rows, device=problem.device)
+    return RidgeProblem(
+        _take(problem.X, idx, xp),
+        _take(problem.Y, idx, xp),
+        problem.alpha,
+        sample_weight=_take(problem.sample_weight, idx, xp),
+        fit_intercept=problem.fit_intercept,
+        X_offset=problem.X_offset,
+        y_offset=problem.y_offset,
+    )
+
+
+def _row_norms_sq(problem, block_rows=4096):
+    """``s_i ||x_i - x_offset||^2`` on the host, in float64 for any namespace."""
+    xp = problem.xp
+    if is_numpy(xp):
+        return problem.row_norms_sq()
+    n = problem.n_samples
+    parts = []
+    for start in range(0, n, block_rows):
+        Xb = problem.X[start : min(start + block_rows, n), ...]
+        if problem.fit_intercept:
+            Xb = Xb - problem.X_offset
+        parts.append(np.asarray(to_numpy(xp.sum(Xb * Xb, axis=1)), dtype=np.float64))
+    out = np.concatenate(parts) if parts else np.zeros(0)
+    if problem.sample_weight is not None:
+        out = out * np.asarray(to_numpy(problem.sample_weight), dtype=np.float64)
+    return out
 
 
 def _centered_gram(problem):
-    """``X_c^T S X_c`` in float64, formed from the implicit operator on row blocks.
+    """``X_c^T S X_c`` in float64 on the host, formed from the implicit operator on row blocks.
 
     Each block of centered rows is ``X[rows] @ I - x_offset`` (exact: products
     with the identity), so dense, sparse, C or Fortran order and memmaps give
     the same matrix up to the rounding of the final sums. A block holds at most
     ``_SUBSAMPLE_ENTRIES`` entries; X is never densified whole.
     """
-    n, p = problem.n_samples, problem.n_features
-    eye = np.eye(p, dtype=problem.dtype)
+    n, p, xp = problem.n_samples, problem.n_features, problem.xp
+    eye = xp.eye(p, dtype=problem.dtype, device=problem.device) if not is_numpy(xp) else (
+        np.eye(p, dtype=problem.dtype)
+    )
     G = np.zeros((p, p))
     block = max(1, _SUBSAMPLE_ENTRIES // max(1, p))
     for start in range(0, n, block):
-        sub = problem.batch(slice(start, min(start + block, n)))
-        C = np.asarray(sub.matvec(eye), dtype=np.float64)
-        if sub.sample_weight is not None:
-            C *= np.sqrt(np.asarray(sub.sample_weight, dtype=np.float64))[:, None]
+        rows = slice(start, min(start + block, n))
+        C = np.asarray(to_numpy(_centered_matvec(problem, problem.X[rows], eye)), dtype=np.float64)
+        if problem.sample_weight is not None:
+            sw = np.asarray(to_numpy(problem.sample_weight[rows]), dtype=np.float64)
+            C *= np.sqrt(sw)[:, None]
         G += C.T @ C
     return G
 
@@ -55,8 +146,6 @@ def _top_eigenvalue(problem):
     if problem.n_features == 0:
         return 0.0
     return float(np.linalg.eigvalsh(_centered_gram(problem))[-1])
-
-
 def _check_magnitudes(**arrays):
     """Refuse data whose magnitudes leave the range in which SGD's step size
     and objective are representable (see :func:`l2gd._scaling.data_scale`)."""
@@ -79,22 +168,22 @@ def _warn_if_rank_deficient(problem):
     cutoff (``p * eps`` relative) when ``n_features <= 64``; for more features,
     only the certain case of fewer weighted rows than features is detected.
     """
-    if not np.any(np.asarray(problem.alpha) == 0):
+    if not np.any(np.asarray(to_numpy(problem.alpha)) == 0):
         return
     p = problem.n_features
     sw = problem.sample_weight
-    n_rows = problem.n_samples if sw is None else int(np.count_nonzero(sw))
+    n_rows = problem.n_samples if sw is None else int(np.count_nonzero(to_numpy(sw)))
     if p <= _SMALL_P:
-        eps = float(np.finfo(problem.dtype).eps)
+        tiny = eps(problem.xp, problem.dtype)
         G = _centered_gram(problem)
         diag = np.diag(G)
         # A constant column centers to rounding noise (relative to its
         # uncentered sum of squares); equilibrated it would look independent.
-        raw = diag + problem.sw_sum * np.asarray(problem.X_offset, dtype=np.float64) ** 2
-        live = diag > problem.n_samples * eps * raw
+        raw = diag + problem.sw_sum * np.asarray(to_numpy(problem.X_offset), dtype=np.float64) ** 2
+        live = diag > problem.n_samples * tiny * raw
         d = np.sqrt(diag[live])
         evals = np.linalg.eigvalsh(G[np.ix_(live, live)] / np.outer(d, d))
-        cutoff = evals.max(initial=0.0) * p * eps
+        cutoff = evals.max(initial=0.0) * p * tiny
         rank = int(np.sum(evals > cutoff))
         what = f"rank {rank} < {p}"
     else:
@@ -172,66 +261,138 @@ class _Fit:
         self.n_targets = problem.n_targets
 
 
+
+
+def _epoch_batches(n, b, shuffle, rng, xp, device):
+    """Row indices of the mini-batches of one pass: consecutive slices, or a
+    seeded permutation drawn on the host (the same rows for every input format
+    and namespace), each batch sorted (contiguous reads of a memmap) and moved
+    to X's device once per pass."""
+    if not shuffle:
+        return [slice(start, min(start + b, n)) for start in range(0, n, b)]
+    order = rng.permutation(n)
+    for start in range(0, n, b):
+        order[start : start + b].sort()
+    if not is_numpy(xp):
+        order = xp.asarray(order, device=device)
+    return [order[start : min(start + b, n)] for start in range(0, n, b)]
+
+
+def _batch(problem, rows):
+    """``(X[B], Y_c[B], s_B)`` of the rows ``rows`` in X's namespace."""
+    xp = problem.xp
+    return (
+        _take(problem.X, rows, xp),
+        _take(problem.Yc, rows, xp),
+        _take(problem.sample_weight, rows, xp),
+    )
+
+
+def _host(a):
+    return np.asarray(to_numpy(a), dtype=np.float64)
+
+
 class SGD(IterativeSolver):
     """Mini-batch stochastic gradient descent on the ridge objective.
 
     Minimizes exactly the objective of every l2gd solver (that of
     :class:`sklearn.linear_model.Ridge`, same ``alpha``). Each iteration
-    (epoch) is one pass over the rows in mini-batches; for a batch ``B`` the
-    step is along the unbiased estimate of the gradient (see
-    :meth:`l2gd.RidgeProblem.gradient`)::
+    (epoch) is one pass over the rows in mini-batches; all targets are updated
+    together, with no per-sample Python loop. Two methods:
+
+    ``method="svrg"`` (default): stochastic variance-reduced gradient
+    (Johnson and Zhang, 2013). Each epoch starts from a *snapshot* ``w~`` whose
+    full gradient ``g~`` is known, and steps along the unbiased estimate, exact
+    at the optimum::
+
+        v_B = g_B(w) - g_B(w~) + g~ = g~ + 2 (n / |B|) X_c[B]^T S_B X_c[B] (w - w~)
+                                        + 2 alpha (w - w~)
+
+    so its variance vanishes as the iterates converge and the iterates
+    converge linearly to Ridge's exact minimizer with a constant step, not to
+    a noise ball. The last iterate of the epoch (the mean of the epoch's
+    iterates with ``average``) is the next snapshot; its full gradient, one
+    pass over X, is also the stopping certificate. While epochs shrink the
+    gradient slowly (ill-conditioned data), the snapshots are extrapolated
+    with Nesterov momentum (the gradient of the extrapolated point follows
+    exactly from the two snapshots' gradients, as the gradient is affine),
+    restarted whenever the objective rises (O'Donoghue and Candes, 2015).
+    A snapshot whose objective is higher than the previous one is rejected;
+    with the data's step (``learning_rate="auto"``) the step is then halved.
+
+    ``method="plain"``: plain SGD with the schedules of
+    :mod:`l2gd.schedules` and Polyak-Ruppert averaging; for a batch ``B``::
 
         g_B = (n / |B|) * (-2 X_c[B]^T S_B r_B) + 2 alpha w
-        w  <- w - eta_t * (|B| / batch_size) * g_B / S
 
-    with ``S`` the total sample weight, so ``eta_t`` is a step on the
-    mean-scaled objective ``f / S`` (independent of ``n_samples``), and a
-    short last batch moves the iterate in proportion to its size. All targets
-    are updated together; no per-sample Python loop.
+    It settles in a noise ball whose size follows the step; it is what
+    :meth:`partial_solve` (``partial_fit``, streaming) always runs, whatever
+    ``method``.
+
+    Both step as ``w <- w - eta_t * (|B| / batch_size) * v / S`` with ``S``
+    the total sample weight, so ``eta_t`` is a step on the mean-scaled
+    objective ``f / S`` (independent of ``n_samples``), and a short last batch
+    moves the iterate in proportion to its size.
 
     The intercept is never learnt by steps: the rows are centered implicitly
     at the weighted means ``x_mean``, ``y_mean`` of the rows seen (all rows in
     ``fit``; the running means over the calls in ``partial_fit``), and the
     intercept ``y_mean - x_mean @ w`` is the exact minimizer for the returned
-    ``w``. ``fit`` and ``partial_fit`` run the same update
-    (:meth:`partial_solve` on the whole data is one epoch of :meth:`solve`),
-    so with the same data order, settings and ``random_state`` they give the
-    same coefficients.
+    ``w``. With ``method="plain"``, ``fit`` and ``partial_fit`` run the same
+    update (:meth:`partial_solve` on the whole data is one epoch of
+    :meth:`solve`), so with the same data order, settings and ``random_state``
+    they give the same coefficients.
 
-    Sample weights: ``g_B`` is an unbiased estimate of the weighted gradient,
-    so a weight ``k`` equals ``k`` repeated rows **in expectation** (the same
-    expected update at every ``w``), not along the trajectory (one step with
-    weight ``k`` against ``k`` steps); both converge to the same minimizer.
-    Sparse X is centered implicitly, never densified; float32 stays float32.
+    Sample weights: the batch estimates are unbiased estimates of the
+    weighted gradient, so a weight ``k`` equals ``k`` repeated rows **in
+    expectation**; ``"svrg"`` converges to the exact weighted minimizer, so the
+    two agree to ``tol``. Sparse X is centered implicitly, never densified;
+    float32 stays float32. Array API inputs (``array_api_dispatch``) run in
+    X's namespace and on its device, the row order drawn on the host from
+    ``random_state`` (the same rows as for NumPy).
 
     Parameters
     ----------
-    batch_size : int, default=256
-        Rows per mini-batch (at most ``n_samples``).
+    batch_size : int or "auto", default="auto"
+        Rows per mini-batch (at most ``n_samples``). ``"auto"``: 256; for
+        ``"svrg"`` ``min(256, max(32, n_samples // 16))``, so that an epoch
+        makes at least 16 steps on small data (each step needs per-row work
+        ``L_b`` grows with the batch, see Notes).
     learning_rate : "auto", float or schedule, default="auto"
-        ``"auto"`` is :class:`l2gd.schedules.Adaptive` ``()``: the safe step
-        of the data (below), divided by 5 each time the objective stops
-        improving, up to 4 times, so the default converges without tuning. A
-        float is :class:`~l2gd.schedules.Constant` (a step on the
-        mean-scaled objective). Any schedule of :mod:`l2gd.schedules`, whose
-        ``eta0=None`` means the safe step.
+        ``"auto"``: for ``"svrg"``, the constant safe step of the data (below,
+        halved when a snapshot is rejected); for ``"plain"``,
+        :class:`l2gd.schedules.Adaptive` ``()``: the safe step divided by 5
+        each time the objective stops improving, up to 4 times. A float is
+        :class:`~l2gd.schedules.Constant` (a step on the mean-scaled
+        objective). Any schedule of :mod:`l2gd.schedules`, whose
+        ``eta0=None`` means the safe step (``"svrg"`` needs no decay: a
+        constant step converges).
     shuffle : bool, default=True
         Draw a new random order of the rows at every epoch; otherwise the
         batches are consecutive rows in the given order.
     average : bool or int, default=False
-        Polyak-Ruppert averaging: report the mean of the iterates instead of
-        the last one. ``True`` averages from the first update, an int ``k``
-        from epoch ``k + 1`` on (after ``k`` passes; in ``partial_fit``, after
-        ``k`` calls).
+        ``"plain"``: Polyak-Ruppert averaging, report the mean of the iterates
+        instead of the last one. ``"svrg"``: the next snapshot is the mean of
+        the epoch's iterates instead of its last one. ``True`` averages from
+        the first update, an int ``k`` from epoch ``k + 1`` on (after ``k``
+        passes; in ``partial_fit``, after ``k`` calls).
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the rows (drawn with
         ``random_state``; the training rows are copied), monitor the R^2 on
-        them after each epoch, and restore the coefficients of the best epoch
-        at the end. The plateau test then uses the validation score.
+        them after each epoch, stop after ``n_iter_no_change`` epochs without
+        an improvement larger than ``tol``, and restore the coefficients of
+        the best epoch. A validation split of zero total ``sample_weight`` is
+        a ``ValueError``.
     validation_fraction : float, default=0.1
         Fraction of rows held out with ``early_stopping``, in (0, 1).
     n_iter_no_change : int, default=5
-        Epochs without an improvement larger than ``tol`` that make a plateau.
+        Epochs without an improvement larger than ``tol`` that make a
+        plateau (``"plain"``, and ``early_stopping``); ``"svrg"`` stops,
+        uncertified, when its error bound has not improved for twice as many
+        epochs (rounding reached).
+    method : {"svrg", "plain"}, default="svrg"
+        Variance-reduced (converges to the exact solution, certified ``tol``)
+        or plain SGD (schedules, the noise ball; what streaming runs).
 
     Notes
     -----
@@ -249,6 +410,27 @@ class SGD(IterativeSolver):
     whatever the format. If the objective still blows up (a ``learning_rate``
     too large), a ``ValueError`` names the learning rate and the safe step.
 
+    **What tol means.** ``"svrg"``: as for
+    :class:`~l2gd.solvers.GradientDescent`, a bound on the coefficients.
+    At every snapshot, with ``z = X_c^T S (y_c - X_c w) - alpha w`` (minus
+    half the gradient, from the pass that computes the snapshot),
+    ``E = ||z|| / theta`` estimates ``||w - w*||`` per target, where
+    ``theta`` is the smallest Rayleigh quotient of the Hessian seen between
+    consecutive snapshots (``-dw^T dz / dw^T dw``, exact, as ``dz = -A dw``;
+    it approaches ``lambda_min`` from above as the error settles on the slow
+    directions), or ``alpha`` (rigorous, as ``lambda_min >= alpha``) before
+    two snapshots exist. The solver stops when ``E / (||w|| - E) <= tol`` for
+    every target, returning the best certified snapshot. ``tol=None`` means
+    ``max(1e-4, 100 * eps)``; ``tol=1e-8`` gives coefficients about as close
+    to Ridge's as ``"gd"``'s. ``"plain"``: an epoch *improves* when the
+    objective at the reported coefficients falls by more than ``tol``
+    relative to the best so far (with ``early_stopping``: when the validation
+    R^2 rises by more than ``tol``); after ``n_iter_no_change`` epochs without
+    improvement the schedule is asked to adapt (:class:`~l2gd.schedules.Adaptive`
+    divides its step) and when it cannot, the solver stops; ``tol=None``
+    means 1e-4. ``max_iter=None`` means 1000 epochs. Each ``"svrg"`` epoch
+    reads X twice (the stochastic pass and the snapshot's full pass).
+
     **alpha=0.** From zero, the iterates stay in the row space of ``X_c``, so
     on a rank-deficient design they tend to the minimum-norm least-squares
     solution, as the closed form returns; ``solve`` then raises a
@@ -262,20 +444,12 @@ class SGD(IterativeSolver):
     refuse such data with a ``ValueError`` (the state of a stream has one
     scale).
 
-    **Stopping.** ``tol=None`` means 1e-4. An epoch *improves* when the
-    objective at the reported coefficients falls by more than ``tol`` relative
-    to the best so far (with ``early_stopping``: when the validation R^2 rises
-    by more than ``tol``). After ``n_iter_no_change`` epochs without
-    improvement the schedule is asked to adapt (:class:`~l2gd.schedules.Adaptive`
-    divides its step); when it cannot, the solver has converged.
-    ``max_iter=None`` means 1000 epochs.
-
-    **partial_fit.** Each call is one pass over the given rows; the update
-    counter ``t``, the averaging state and the running means persist. The
-    penalty is that of the data seen so far: the rows of all calls form one
-    dataset, as for the closed form's exact streaming, so passing the same
-    rows twice weighs them twice. The plateau logic and ``early_stopping``
-    apply to ``fit`` only.
+    **partial_fit.** Each call is one pass of plain SGD over the given rows;
+    the update counter ``t``, the averaging state and the running means
+    persist. The penalty is that of the data seen so far: the rows of all
+    calls form one dataset, as for the closed form's exact streaming, so
+    passing the same rows twice weighs them twice. The plateau logic and
+    ``early_stopping`` apply to ``fit`` only.
 
     Examples
     --------
@@ -286,25 +460,30 @@ class SGD(IterativeSolver):
     >>> rng = np.random.default_rng(0)
     >>> X = rng.standard_normal((2000, 5))
     >>> y = X @ np.arange(1.0, 6.0) + 0.1 * rng.standard_normal(2000)
-    >>> est = GDRidgeRegressor(solver=SGD(batch_size=32), random_state=0).fit(X, y)
+    >>> est = GDRidgeRegressor(solver=SGD(batch_size=32), tol=1e-8, random_state=0).fit(X, y)
     >>> ref = Ridge(alpha=1.0).fit(X, y)
-    >>> bool(np.linalg.norm(est.coef_ - ref.coef_) < 1e-3 * np.linalg.norm(ref.coef_))
+    >>> bool(np.linalg.norm(est.coef_ - ref.coef_) < 1e-7 * np.linalg.norm(ref.coef_))
+    True
+    >>> plain = GDRidgeRegressor(solver=SGD(method="plain"), random_state=0).fit(X, y)
+    >>> bool(np.linalg.norm(plain.coef_ - ref.coef_) < 1e-2 * np.linalg.norm(ref.coef_))
     True
     """
 
     name = "sgd"
     stochastic = True
+    supports_array_api = True
     default_max_iter = 1000
 
     def __init__(
         self,
-        batch_size=256,
+        batch_size="auto",
         learning_rate="auto",
         shuffle=True,
         average=False,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=5,
+        method="svrg",
     ):
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -313,15 +492,20 @@ class SGD(IterativeSolver):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
+        self.method = method
 
     def default_tol(self, dtype, xp=np):
-        return 1e-4
+        if self.method == "plain":
+            return 1e-4
+        return max(1e-4, 100 * eps(xp, dtype))
 
     # -- parameters ---------------------------------------------------------
     def _check_params(self):
         """Validate the options; return the learning-rate schedule."""
-        if not _is_int(self.batch_size) or self.batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {self.batch_size!r}.")
+        if not isinstance(self.method, str) or self.method not in _METHODS:
+            raise ValueError(f"method must be one of {_METHODS}, got {self.method!r}.")
+        if self.batch_size != "auto" and (not _is_int(self.batch_size) or self.batch_size < 1):
+            raise ValueError(f"batch_size must be 'auto' or a positive int, got {self.batch_size!r}.")
         if not isinstance(self.shuffle, (bool, np.bool_)):
             raise ValueError(f"shuffle must be a bool, got {self.shuffle!r}.")
         if not isinstance(self.average, (bool, np.bool_)) and not (
@@ -339,6 +523,15 @@ class SGD(IterativeSolver):
             )
         return as_schedule(self.learning_rate)
 
+    def _batch_rows(self, n, method=None):
+        """Rows per mini-batch for ``n`` rows (``batch_size``, resolved and capped at ``n``)."""
+        b = self.batch_size
+        if b == "auto":
+            b = _AUTO_BATCH if (method or self.method) == "plain" else min(
+                _AUTO_BATCH, max(_AUTO_MIN_BATCH, n // _AUTO_MIN_STEPS)
+            )
+        return max(1, min(int(b), n))
+
     def _average_start(self):
         """Passes after which averaging starts, or None without averaging."""
         if isinstance(self.average, (bool, np.bool_)):
@@ -346,12 +539,14 @@ class SGD(IterativeSolver):
         return int(self.average)
 
     # -- data-derived step --------------------------------------------------
-    def safe_step(self, problem):
+    def safe_step(self, problem, method=None):
         """The default step ``1 / L_b`` for ``problem`` (see Notes).
 
         Parameters
         ----------
         problem : RidgeProblem
+        method : {"svrg", "plain"} or None, default=None
+            The method whose batch size the step is for (None: ``self.method``).
 
         Returns
         -------
@@ -366,9 +561,9 @@ class SGD(IterativeSolver):
         """
         _check_magnitudes(X=problem.X)
         n, S = problem.n_samples, problem.sw_sum
-        b = min(int(self.batch_size), n)
-        penalty = float(np.max(problem.alpha, initial=0.0)) / S
-        norms = problem.row_norms_sq()
+        b = self._batch_rows(n, method)
+        penalty = float(np.max(_host(problem.alpha), initial=0.0)) / S
+        norms = _row_norms_sq(problem)
         biggest = float(norms.max(initial=0.0))
         trace = float(norms.sum()) / S
         l_max = n * biggest / S
@@ -380,7 +575,7 @@ class SGD(IterativeSolver):
             if m == n:
                 sub, safety = problem, 1.0
             else:
-                sub = problem.batch(np.unique(np.linspace(0, n - 1, m).astype(np.intp)))
+                sub = _subproblem(problem, np.unique(np.linspace(0, n - 1, m).astype(np.intp)))
                 safety = _SUBSAMPLE_SAFETY
             lam = safety * _top_eigenvalue(sub) / sub.sw_sum if sub.sw_sum > 0 else trace
             lam = min(max(lam, biggest / S), trace)
@@ -390,38 +585,61 @@ class SGD(IterativeSolver):
 
     @staticmethod
     def _strong_convexity(problem):
-        return 2.0 * float(np.min(problem.alpha)) / problem.sw_sum
+        return 2.0 * float(np.min(_host(problem.alpha))) / problem.sw_sum
 
-    # -- one pass, shared by fit and partial_fit ------------------------------
+    # -- the passes -------------------------------------------------------------
     def _pass(self, problem, state, schedule, rng):
-        """One pass over ``problem``'s rows in mini-batches; updates ``state``."""
-        n = problem.n_samples
-        b = min(int(self.batch_size), n)
-        order = rng.permutation(n) if self.shuffle else None
+        """One pass of plain SGD over ``problem``'s rows; updates ``state``."""
+        xp, n = problem.xp, problem.n_samples
+        b = self._batch_rows(n, "plain")
         start_avg = self._average_start()
         averaging = start_avg is not None and state.n_passes >= start_avg
         if averaging and state.avg is None:
-            state.avg = np.zeros_like(state.W)
+            state.avg = xp.zeros_like(state.W)
         W, scale = state.W, 1.0 / (b * problem.sw_sum)
         with np.errstate(over="ignore", invalid="ignore"):
-            for start in range(0, n, b):
-                stop = min(start + b, n)
-                rows = slice(start, stop) if order is None else np.sort(order[start:stop])
-                eta = schedule(state.t)
-                W = W - (eta * (stop - start) * scale) * problem.gradient(W, batch=rows)
+            for rows in _epoch_batches(n, b, self.shuffle, rng, xp, problem.device):
+                Xb, Yb, swb = _batch(problem, rows)
+                size = Xb.shape[0]
+                R = Yb - _centered_matvec(problem, Xb, W)
+                G = 2.0 * (problem.alpha * W - (n / size) * _centered_rmatvec(problem, Xb, swb, R))
+                W = W - (schedule(state.t) * size * scale) * G
                 state.t += 1
                 if averaging:
                     state.n_avg += 1
-                    state.avg += (W - state.avg) / state.n_avg
+                    state.avg = state.avg + (W - state.avg) / state.n_avg
         state.W = W
         state.n_passes += 1
 
-    def _diverged(self, schedule, state):
+    def _vr_pass(self, problem, state, W0, G0, rng):
+        """One SVRG pass from the snapshot ``W0`` of full gradient ``G0``;
+        returns the next snapshot (the last iterate, or the epoch's mean)."""
+        xp, n = problem.xp, problem.n_samples
+        b = self._batch_rows(n)
+        scale = 1.0 / (b * problem.sw_sum)
+        start_avg = self._average_start()
+        averaging = start_avg is not None and state.epoch >= start_avg
+        W, total, count = W0, None, 0
+        with np.errstate(over="ignore", invalid="ignore"):
+            for rows in _epoch_batches(n, b, self.shuffle, rng, xp, problem.device):
+                Xb, _, swb = _batch(problem, rows)
+                size = Xb.shape[0]
+                D = W - W0
+                Q = _centered_matvec(problem, Xb, D)
+                HD = 2.0 * ((n / size) * _centered_rmatvec(problem, Xb, swb, Q) + problem.alpha * D)
+                W = W - (state.schedule(state.t) * size * scale) * (G0 + HD)
+                state.t += 1
+                if averaging:
+                    count += 1
+                    total = W if total is None else total + (W - total) / count
+        return total if averaging else W
+
+    def _diverged(self, step, safe_step):
         return ValueError(
             f"SGD diverged with learning_rate={self.learning_rate!r} (step "
-            f"{schedule(state.t):.4g} on the mean-scaled objective): the objective became "
+            f"{step:.4g} on the mean-scaled objective): the objective became "
             "non-finite or grew without bound. The safe step for this data is "
-            f"{state.safe_step:.4g}; use a smaller learning_rate, a schedule with "
+            f"{safe_step:.4g}; use a smaller learning_rate, a schedule with "
             "eta0=None, or learning_rate='auto'."
         )
 
@@ -430,7 +648,9 @@ class SGD(IterativeSolver):
         """Run epochs of SGD on ``problem``; return a :class:`SolveResult`.
 
         ``SolveResult.info`` holds ``"t"`` (updates made), ``"state"`` (the
-        :class:`SGDState`, from which ``partial_fit`` continues) and, with
+        :class:`SGDState`, from which ``partial_fit`` continues), ``"method"``,
+        for ``"svrg"`` ``"error_bound"`` (the certified relative error of the
+        coefficients returned) and ``"n_passes"`` (passes over X), and, with
         early stopping, ``"validation_scores"`` and ``"best_iteration"``.
 
         Data near the ends of the float range (see
@@ -452,14 +672,14 @@ class SGD(IterativeSolver):
             X_offset=problem.X_offset / scaling.x_scale,
             y_offset=problem.y_offset / scaling.y_scale,
         )
-        init = None if init is None else scaling.scaled_coef(np.asarray(init))
+        init = None if init is None else scaling.scaled_coef(init)
         result = scaling.result(self._solve(scaled, init, tol, max_iter, random_state, verbose))
         state = _unscaled_state(result.info["state"], scaling)
         return replace(result, info={**result.info, "state": state})
 
     def _solve(self, problem, init, tol, max_iter, random_state, verbose):
         """:meth:`solve` on data of safe magnitudes."""
-        tol = self.default_tol(problem.dtype) if tol is None else tol
+        tol = self.default_tol(problem.dtype, problem.xp) if tol is None else tol
         validation = None
         if self.early_stopping:
             problem, validation = self._split(problem, random_state)
@@ -474,7 +694,7 @@ class SGD(IterativeSolver):
         )
 
     def _split(self, problem, random_state):
-        n = problem.n_samples
+        n, xp = problem.n_samples, problem.xp
         n_val = int(math.ceil(self.validation_fraction * n))
         if n_val < 1 or n - n_val < 1:
             raise ValueError(
@@ -486,10 +706,13 @@ class SGD(IterativeSolver):
             seed = None
         perm = np.random.default_rng(seed).permutation(n)
         val, train = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+        if not is_numpy(xp):
+            val, train = (xp.asarray(i, device=problem.device) for i in (val, train))
         sw = problem.sample_weight
-        if sw is not None and not sw[train].sum() > 0:
+        sw_train, sw_val = _take(sw, train, xp), _take(sw, val, xp)
+        if sw is not None and not float(xp.sum(sw_train)) > 0:
             raise ValueError("early_stopping: the training split has zero total sample_weight.")
-        if sw is not None and not sw[val].sum() > 0:
+        if sw is not None and not float(xp.sum(sw_val)) > 0:
             raise ValueError(
                 "early_stopping: the validation split (validation_fraction="
                 f"{self.validation_fraction} of the rows, drawn with random_state) has zero "
@@ -497,18 +720,55 @@ class SGD(IterativeSolver):
                 "random_state or validation_fraction, or drop the zero-weight rows."
             )
         train_problem = RidgeProblem(
-            problem.X[train],
-            problem.Y[train],
+            _take(problem.X, train, xp),
+            _take(problem.Y, train, xp),
             problem.alpha,
-            sample_weight=None if sw is None else sw[train],
+            sample_weight=sw_train,
             fit_intercept=problem.fit_intercept,
         )
-        validation = (problem.X[val], problem.Y[val], None if sw is None else sw[val])
+        Yv = _host(_take(problem.Y, val, xp))
+        validation = (_take(problem.X, val, xp), Yv, None if sw is None else _host(sw_val))
         return train_problem, validation
 
+    def _score(self, fit, W):
+        Xv, Yv, swv = fit.validation
+        P = _host(_as_dense(Xv @ W, fit.xp) + fit.problem.intercept(W))
+        return float(r2_scores(Yv, P, swv, per_target=False))
+
+    def _validate(self, fit, state, W, epoch):
+        """Validation R^2 of ``W``: keep the best epoch; return the gain over the best."""
+        score = self._score(fit, W)
+        state.scores.append(score)
+        gain = score - state.best_score
+        if state.best_val_W is None or score > state.best_score:
+            state.best_score, state.best_val_W, state.best_iteration = score, W, epoch
+        return gain
+
+    def _plateau(self, state, gain, tol):
+        """Track epochs without a gain above ``tol``; True after ``n_iter_no_change``."""
+        state.window = [] if gain > tol else state.window + [max(gain, 0.0)]
+        return len(state.window) >= self.n_iter_no_change
+
     def _init_state(self, fit, W0, rng):
+        if self.method == "plain":
+            return self._plain_init(fit, W0, rng)
+        return self._vr_init(fit, W0, rng)
+
+    def _step(self, fit, state):
+        if state.kind == "plain":
+            return self._plain_step(fit, state)
+        return self._vr_step(fit, state)
+
+    # -- plain SGD in the loop ---------------------------------------------------
+    def _common_state(self, kind, fit, rng):
+        return SimpleNamespace(
+            kind=kind, rng=rng, window=[], scores=[], best_val_W=None, best_iteration=0,
+            best_score=-math.inf, criterion=math.inf,
+        )
+
+    def _plain_init(self, fit, W0, rng):
         problem = fit.problem
-        state = type("State", (), {})()
+        state = self._common_state("plain", fit, rng)
         state.sgd = SGDState(
             W=W0,
             sw_sum=problem.sw_sum,
@@ -516,46 +776,33 @@ class SGD(IterativeSolver):
             y_mean=problem.y_offset,
             safe_step=self.safe_step(problem),
         )
-        state.rng = rng
         state.schedule = self._check_params().bind(
             state.sgd.safe_step, self._strong_convexity(problem)
         )
         state.value = problem.value_from_residual(problem.residual(W0), W0)
-        total = float(np.sum(state.value))
+        total = float(problem.xp.sum(state.value))
         # A zero objective is its minimum: nothing to do.
         state.criterion = 0.0 if total == 0.0 else math.inf
         state.best = total
-        state.window = []
-        state.scores, state.best_W, state.best_iteration = [], None, 0
         if fit.validation is not None:
-            state.best = self._score(fit, W0)
+            state.best_score = self._score(fit, W0)
         return state
 
-    def _score(self, fit, W):
-        Xv, Yv, swv = fit.validation
-        P = np.asarray(Xv @ W) + fit.problem.intercept(W)
-        return float(r2_scores(Yv, P, swv, per_target=False))
-
-    def _step(self, fit, state):
+    def _plain_step(self, fit, state):
         problem, sgd = fit.problem, state.sgd
         self._pass(problem, sgd, state.schedule, state.rng)
         W = sgd.coef
         state.value = problem.value_from_residual(problem.residual(W), W)
-        total = float(np.sum(state.value))
+        total = float(problem.xp.sum(state.value))
         if not np.isfinite(total):
             return  # the loop raises the divergence error
         if fit.validation is not None:
-            score = self._score(fit, W)
-            state.scores.append(score)
-            gain = score - state.best
-            if state.best_W is None or score > state.best:
-                state.best, state.best_W, state.best_iteration = score, W.copy(), sgd.n_passes
+            gain = self._validate(fit, state, W, sgd.n_passes)
         else:
             gain = (state.best - total) / state.best if state.best > 0 else 0.0
             state.best = min(state.best, total)
-        state.window = [] if gain > fit.tol else state.window + [max(gain, 0.0)]
         state.criterion = math.inf
-        if len(state.window) >= self.n_iter_no_change:
+        if self._plateau(state, gain, fit.tol):
             adapted = state.schedule.on_plateau()
             if adapted is None:
                 state.criterion = max(state.window)
@@ -563,22 +810,176 @@ class SGD(IterativeSolver):
                 state.schedule = adapted
                 state.window = []
 
+    # -- SVRG in the loop ----------------------------------------------------------
+    @staticmethod
+    def _full_pass(problem, W):
+        """Objective per target and ``Z = X_c^T S r - alpha W`` (minus half the
+        gradient) at ``W``: one pass over X."""
+        R = problem.residual(W)
+        return problem.value_from_residual(R, W), problem.rmatvec(problem.weighted(R)) - (
+            problem.alpha * W
+        )
+
+    def _vr_init(self, fit, W0, rng):
+        problem = fit.problem
+        state = self._common_state("svrg", fit, rng)
+        state.safe_step = self.safe_step(problem)
+        schedule = self._check_params()
+        state.auto = isinstance(self.learning_rate, str)
+        if state.auto:
+            schedule = Constant()
+        state.schedule = schedule.bind(state.safe_step, self._strong_convexity(problem))
+        state.t, state.epoch, state.beta, state.nesterov_t = 0, 0, 0.0, 1.0
+        state.alpha = _host(problem.alpha)
+        state.theta = np.full(problem.n_targets, np.inf)
+        state.best, state.best_W, state.since_best, state.stalled = math.inf, W0, 0, False
+        state.z_best = None
+        state.value, state.Z = self._full_pass(problem, W0)
+        state.W, state.f = W0, float(problem.xp.sum(state.value))
+        state.Y, state.ZY = state.W, state.Z
+        self._certify(problem, state)
+        if fit.validation is not None:
+            state.best_score = self._score(fit, W0)
+        return state
+
+    def _bound(self, problem, state):
+        """Per target, the estimated relative error of the snapshot (see Notes)."""
+        xp = problem.xp
+        z, w = _col_norms(xp, state.Z), _col_norms(xp, state.W)
+        theta = np.where(np.isfinite(state.theta), np.fmax(state.theta, state.alpha), state.alpha)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            E = np.where(theta > 0, z / theta, np.inf)
+            rel = np.where(w > E, E / (w - E), np.inf)
+        return np.where(z == 0, 0.0, rel)
+
+    def _certify(self, problem, state):
+        """Set the criterion at the snapshot; keep the best certified snapshot."""
+        state.criterion = float(np.max(self._bound(problem, state), initial=0.0))
+        if state.criterion < state.best:
+            state.best, state.best_W = state.criterion, state.W
+        # Rounding has won when the gradient stops reaching new lows (the bound
+        # itself may rise while the estimate of lambda_min falls).
+        z = _col_norms(problem.xp, state.Z)
+        if state.z_best is None or np.any(z < 0.9 * state.z_best):
+            state.z_best, state.since_best = z if state.z_best is None else np.fmin(z, state.z_best), 0
+        else:
+            state.since_best += 1
+            state.stalled = state.since_best >= 2 * self.n_iter_no_change
+
+    def _secant(self, problem, dW, dZ, state):
+        """Lower the Rayleigh-quotient estimate of ``lambda_min`` with ``dZ = -A dW``."""
+        xp = problem.xp
+        num, den = _host(-xp.sum(dW * dZ, axis=0)), _host(xp.sum(dW * dW, axis=0))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rq = num / den
+        ok = np.isfinite(rq) & (rq > 0)
+        state.theta = np.where(ok, np.fmin(state.theta, rq), state.theta)
+
+    def _extrapolate(self, problem, state, W_new, Z):
+        """Nesterov's extrapolation of the snapshots while epochs are slow,
+        restarted when the gradient at the extrapolated point opposes the
+        move (O'Donoghue and Candes' gradient test, immune to the rounding of
+        the objective). The gradient is affine: that of ``Y`` is exact."""
+        xp = problem.xp
+        slow = float(np.max(_col_norms(xp, Z) / np.fmax(_col_norms(xp, state.Z), 1e-300)))
+        opposed = float(xp.sum(state.ZY * (W_new - state.W))) < 0
+        if slow > _SLOW_EPOCH and not opposed:
+            t_next = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * state.nesterov_t**2))
+            state.beta, state.nesterov_t = (state.nesterov_t - 1.0) / t_next, t_next
+        else:
+            state.beta, state.nesterov_t = 0.0, 1.0
+        state.Y = W_new + state.beta * (W_new - state.W)
+        state.ZY = Z + state.beta * (Z - state.Z)
+
+    def _vr_step(self, fit, state):
+        problem, xp = fit.problem, fit.problem.xp
+        state.epoch += 1
+        W_new = self._vr_pass(problem, state, state.Y, -2.0 * state.ZY, state.rng)
+        value, Z = self._full_pass(problem, W_new)
+        f_new = float(xp.sum(value))
+        if not np.isfinite(f_new):
+            state.value = value  # the loop raises the divergence error
+            return
+        self._secant(problem, W_new - state.W, Z - state.Z, state)
+        # A rise beyond the rounding of the objective rejects the snapshot.
+        rise = f_new - state.f > _ROUNDING * eps(xp, problem.dtype) * abs(state.f)
+        if rise and (state.beta > 0 or state.auto):
+            # Restart the momentum, or (no momentum) halve the data's step.
+            if state.beta == 0:
+                state.schedule = Constant(state.schedule(state.t) / 2.0)
+            state.nesterov_t, state.beta = 1.0, 0.0
+            state.Y, state.ZY = state.W, state.Z
+        else:
+            self._extrapolate(problem, state, W_new, Z)
+            state.W, state.Z, state.value, state.f = W_new, Z, value, f_new
+        self._certify(problem, state)
+        if fit.validation is not None:
+            gain = self._validate(fit, state, state.W, state.epoch)
+            if self._plateau(state, gain, fit.tol):
+                state.criterion = max(state.window)
+
+    # -- the end ------------------------------------------------------------------
+    def _conclude(self, fit, state, tol, converged):
+        if state.kind == "svrg" and fit.validation is None:
+            return bool(state.best <= tol)
+        return converged
+
     def _finish(self, fit, state):
-        sgd = state.sgd
-        if fit.validation is not None and state.best_W is not None:
-            sgd.W, sgd.avg, sgd.n_avg = state.best_W, None, 0
-        W = sgd.coef
-        return W, fit.problem.intercept(W)
+        problem = fit.problem
+        if state.kind == "plain":
+            sgd = state.sgd
+            if fit.validation is not None and state.best_val_W is not None:
+                sgd.W, sgd.avg, sgd.n_avg = state.best_val_W, None, 0
+            W = sgd.coef
+        else:
+            W = state.best_val_W if fit.validation is not None else state.best_W
+            state.sgd = SGDState(
+                W=W,
+                t=state.t,
+                n_passes=state.epoch,
+                sw_sum=problem.sw_sum,
+                x_mean=problem.X_offset,
+                y_mean=problem.y_offset,
+                safe_step=state.safe_step,
+            )
+        return W, problem.intercept(W)
 
     def _info(self, state):
-        info = {"t": state.sgd.t, "state": state.sgd, "learning_rate": state.schedule}
-        if state.best_W is not None:
+        info = {
+            "t": state.sgd.t, "state": state.sgd, "learning_rate": state.schedule,
+            "method": state.kind,
+        }
+        if state.kind == "svrg":
+            info["error_bound"] = state.best
+            info["n_passes"] = 2 * state.epoch + 1
+        if state.best_val_W is not None:
             info["validation_scores"] = tuple(state.scores)
             info["best_iteration"] = state.best_iteration
         return info
 
+    def _not_converged_message(self, state, tol, max_iter):
+        if state.kind == "plain":
+            return (
+                f"SGD(method='plain') did not converge in max_iter={max_iter} epochs: the "
+                f"{'validation score' if state.best_val_W is not None else 'objective'} was "
+                f"still improving by more than tol={tol:.1e} (relative) within the last "
+                f"{self.n_iter_no_change} epochs. Increase max_iter or tol, or use "
+                "method='svrg', which converges to the exact solution."
+            )
+        why = (
+            "its error bound stopped improving (rounding or a too large learning_rate)"
+            if state.stalled else f"max_iter={max_iter} epochs were not enough"
+        )
+        return (
+            f"SGD could not certify the coefficients to tol={tol:.1e}: the estimated "
+            f"relative coefficient error is {state.best:.2e}; {why}. Increase max_iter or "
+            'tol, or use solver="gd" or "closed_form".'
+        )
+
     def _divergence_message(self, fit, state):
-        return str(self._diverged(state.schedule, state.sgd))
+        if state.kind == "plain":
+            return str(self._diverged(state.schedule(state.sgd.t), state.sgd.safe_step))
+        return str(self._diverged(state.schedule(state.t), state.safe_step))
 
     @staticmethod
     def _batch_value(problem, W):
@@ -589,7 +990,9 @@ class SGD(IterativeSolver):
     def partial_solve(
         self, state, X, Y, sample_weight, *, alpha, fit_intercept, random_state=None, verbose=0
     ):
-        """One pass of SGD over a batch of rows, continuing ``state``.
+        """One pass of plain SGD over a batch of rows, continuing ``state``.
+
+        Whatever ``method``: streaming needs no snapshot of the whole data.
 
         Parameters
         ----------
@@ -644,7 +1047,7 @@ class SGD(IterativeSolver):
             y_offset=state.y_mean,
         )
         W_before = state.coef.copy()
-        state.safe_step = min(state.safe_step, self.safe_step(problem))
+        state.safe_step = min(state.safe_step, self.safe_step(problem, "plain"))
         schedule = schedule.bind(state.safe_step, self._strong_convexity(problem))
         self._pass(problem, state, schedule, np.random.default_rng(random_state))
         W = state.coef
@@ -656,7 +1059,7 @@ class SGD(IterativeSolver):
             value > self.divergence_factor * at_zero
             and value > self.divergence_factor * self._batch_value(problem, W_before)
         ):
-            raise self._diverged(schedule, state)
+            raise self._diverged(schedule(state.t), state.safe_step)
         if verbose:
             print(f"[SGD] partial_fit pass {state.n_passes}  t {state.t}  objective {value:.8e}")
         result = SolveResult(
