@@ -1,4 +1,5 @@
-"""The "sgd" solver against Ridge and exact invariances."""
+"""The "sgd" solver against Ridge and exact invariances; the plain method's
+schedules, averaging and warm start (the variance-reduced default: test_sgd_vr.py)."""
 
 import warnings
 
@@ -47,7 +48,7 @@ def test_default_reaches_1e_2_on_standardized_problem():
 def test_averaging_and_more_epochs_reach_1e_4():
     X, y, _ = make_data(n=10_000, p=20, noise=0.1)
     ref = Ridge(alpha=1.0).fit(X, y)
-    solver = SGD(learning_rate=Constant(), average=5)
+    solver = SGD(learning_rate=Constant(), average=5, method="plain")
     est = GDRidgeRegressor(solver=solver, tol=0.0, max_iter=100, random_state=0).fit(X, y)
     assert rel_err(est.coef_, ref.coef_) <= 1e-4
 
@@ -117,7 +118,7 @@ def test_warm_start_resumes():
     # A constant step and a fixed row order make epochs 4-5 after a warm start
     # exactly epochs 4-5 of one run of 5.
     X, y, _ = make_data(n=600, p=5)
-    solver = SGD(batch_size=32, learning_rate=Constant(0.01), shuffle=False)
+    solver = SGD(batch_size=32, learning_rate=Constant(0.01), shuffle=False, method="plain")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         cold = GDRidgeRegressor(solver=solver, tol=0.0, max_iter=5).fit(X, y)
@@ -133,7 +134,9 @@ def test_early_stopping_restores_best_epoch():
     X, y, _ = make_data(n=400, p=5, noise=2.0, seed=4)
     problem = RidgeProblem(X, y[:, None], np.array([1.0]))
     # A large constant step keeps the iterates noisy, so epochs differ.
-    solver = SGD(batch_size=4, learning_rate=0.05, early_stopping=True, n_iter_no_change=3)
+    solver = SGD(
+        batch_size=4, learning_rate=0.05, early_stopping=True, n_iter_no_change=3, method="plain"
+    )
     result = solver.solve(problem, random_state=0, max_iter=30, tol=0.0)
     scores = result.info["validation_scores"]
     best = result.info["best_iteration"]
@@ -156,7 +159,8 @@ def test_other_schedules_converge(schedule):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         est = GDRidgeRegressor(
-            alpha=100.0, solver=SGD(learning_rate=schedule), max_iter=50, random_state=0
+            alpha=100.0, solver=SGD(learning_rate=schedule, method="plain"), max_iter=50,
+            random_state=0,
         ).fit(X, y)
     # A constant step stops in its noise ball; the decaying ones go further.
     assert rel_err(est.coef_, ref.coef_) <= (2e-2 if isinstance(schedule, Constant) else 1e-2)
@@ -170,10 +174,12 @@ def test_divergence_raises_naming_learning_rate():
     assert not hasattr(est, "coef_")
 
 
-def test_max_iter_reached_warns():
+@pytest.mark.parametrize("method", ["svrg", "plain"])
+def test_max_iter_reached_warns_without_inf(method):
     X, y, _ = make_data(n=500, p=5)
-    with pytest.warns(ConvergenceWarning, match="max_iter=1"):
-        GDRidgeRegressor(solver="sgd", max_iter=1, random_state=0).fit(X, y)
+    with pytest.warns(ConvergenceWarning, match="max_iter=1") as record:
+        GDRidgeRegressor(solver=SGD(method=method), max_iter=1, random_state=0).fit(X, y)
+    assert all("inf" not in str(w.message) for w in record)
 
 
 @pytest.mark.parametrize(
@@ -185,6 +191,8 @@ def test_max_iter_reached_warns():
         ({"n_iter_no_change": 0}, "n_iter_no_change"),
         ({"learning_rate": "optimal"}, "learning_rate"),
         ({"shuffle": "yes"}, "shuffle"),
+        ({"method": "saga"}, "method"),
+        ({"batch_size": "big"}, "batch_size"),
     ],
 )
 def test_invalid_options(params, match):

@@ -673,8 +673,11 @@ class SGD(IterativeSolver):
             y_offset=problem.y_offset / scaling.y_scale,
         )
         init = None if init is None else scaling.scaled_coef(init)
-        result = scaling.result(self._solve(scaled, init, tol, max_iter, random_state, verbose))
-        state = _unscaled_state(result.info["state"], scaling)
+        inner = self._solve(scaled, init, tol, max_iter, random_state, verbose)
+        # SGD's state has an image in the user's units (its coefficients are
+        # the result's), unlike moments: keep it for partial_fit.
+        result = scaling.result(inner)
+        state = _unscaled_state(inner.info["state"], scaling)
         return replace(result, info={**result.info, "state": state})
 
     def _solve(self, problem, init, tol, max_iter, random_state, verbose):
