@@ -201,8 +201,10 @@ class RidgeProblem:
 
     def _rows(self, A, rows):
         """Rows of ``A`` (X, Y or the weights): a slice, or integer indices in any namespace."""
-        if isinstance(rows, slice) or sp.issparse(A) or is_numpy(self.xp):
+        if sp.issparse(A) or is_numpy(self.xp):
             return A[rows]
+        if isinstance(rows, slice):
+            return A[rows, ...]
         idx = self.xp.asarray(np.asarray(to_numpy(rows)), device=self.device)
         return self.xp.take(A, idx, axis=0)
 
