@@ -48,8 +48,10 @@ def _take(A, rows, xp):
     """Rows ``rows`` (a slice, or integer indices in A's namespace) of ``A``."""
     if A is None:
         return None
-    if isinstance(rows, slice) or sp.issparse(A) or is_numpy(xp):
+    if sp.issparse(A) or is_numpy(xp):
         return A[rows]
+    if isinstance(rows, slice):
+        return A[rows, ...]
     return xp.take(A, rows, axis=0)
 
 
@@ -81,9 +83,9 @@ def _subproblem(problem, rows):
     """The problem of the rows ``rows`` (host integer indices or a slice), with
     the whole problem's centers: :meth:`RidgeProblem.batch` in any namespace."""
     xp = problem.xp
-    if is_numpy(xp) or isinstance(rows, slice):
+    if is_numpy(xp):
         return problem.batch(rows)
-    idx = xp.asarray(rows, device=problem.device)
+    idx = rows if isinstance(rows, slice) else xp.asarray(rows, device=problem.device)
     return RidgeProblem(
         _take(problem.X, idx, xp),
         _take(problem.Y, idx, xp),
@@ -129,9 +131,10 @@ def _centered_gram(problem):
     block = max(1, _SUBSAMPLE_ENTRIES // max(1, p))
     for start in range(0, n, block):
         rows = slice(start, min(start + block, n))
-        C = np.asarray(to_numpy(_centered_matvec(problem, problem.X[rows], eye)), dtype=np.float64)
+        Xb = _take(problem.X, rows, xp)
+        C = np.asarray(to_numpy(_centered_matvec(problem, Xb, eye)), dtype=np.float64)
         if problem.sample_weight is not None:
-            sw = np.asarray(to_numpy(problem.sample_weight[rows]), dtype=np.float64)
+            sw = _host(_take(problem.sample_weight, rows, xp))
             C *= np.sqrt(sw)[:, None]
         G += C.T @ C
     return G
