@@ -41,6 +41,9 @@ _AUTO_BATCH, _AUTO_MIN_BATCH, _AUTO_MIN_STEPS = 256, 32, 16
 # A snapshot is rejected when its objective rises by more than this many
 # epsilons relative (below that, the rise is rounding, not a too large step).
 _ROUNDING = 1e3
+# SVRG has stalled (rounding) after _STALL_FACTOR * n_iter_no_change epochs
+# without the gradient of any target falling below 0.9 times its lowest.
+_STALL_FACTOR = 4
 
 
 # -- rows of X in any format and namespace (the batch arithmetic of SGD) -------
@@ -391,7 +394,7 @@ class SGD(IterativeSolver):
     n_iter_no_change : int, default=5
         Epochs without an improvement larger than ``tol`` that make a
         plateau (``"plain"``, and ``early_stopping``); ``"svrg"`` stops,
-        uncertified, when its error bound has not improved for twice as many
+        uncertified, when its gradient has not fallen by 10% for four times as many
         epochs (rounding reached).
     method : {"svrg", "plain"}, default="svrg"
         Variance-reduced (converges to the exact solution, certified ``tol``)
@@ -870,7 +873,7 @@ class SGD(IterativeSolver):
             state.z_best, state.since_best = z if state.z_best is None else np.fmin(z, state.z_best), 0
         else:
             state.since_best += 1
-            state.stalled = state.since_best >= 2 * self.n_iter_no_change
+            state.stalled = state.since_best >= _STALL_FACTOR * self.n_iter_no_change
 
     def _secant(self, problem, dW, dZ, state):
         """Lower the Rayleigh-quotient estimate of ``lambda_min`` with ``dZ = -A dW``."""
