@@ -86,7 +86,7 @@ def test_width_change_is_refused_and_model_unchanged(solver):
 def test_sgd_partial_fit_equals_fit_with_same_order(shuffle, fit_intercept):
     X, Y, sw = make_data(n_targets=2, weights=True)
     X = (X - X.mean(0)) / X.std(0)
-    solver = SGD(batch_size=16, shuffle=shuffle, average=True)
+    solver = SGD(method="plain", batch_size=16, shuffle=shuffle, average=True)
     params = dict(alpha=[1.0, 5.0], solver=solver, fit_intercept=fit_intercept, random_state=3)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
