@@ -588,7 +588,8 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
             for attr in ("coef_", "intercept_", "solver_", "n_iter_"):  # of an earlier fit
                 self.__dict__.pop(attr, None)
             if _dask.is_dask_collection(X):  # validate_data did not run
-                _dask._set_input_attributes(self, X.shape[1])
+                self.n_features_in_ = X.shape[1]
+                self.__dict__.pop("feature_names_in_", None)
             return self
         refit = GDRidgeRegressor(
             alpha=self.alpha_,

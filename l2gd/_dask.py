@@ -1,33 +1,29 @@
-"""Dask support: fit, predict and score on dask arrays (optional extra ``l2gd[dask]``).
+"""The Dask engine: chunk kernels, tree reductions, TSQR and the persist policy
+(optional extra ``l2gd[dask]``).
+
+This module knows dask arrays and the mathematics of their chunks, and nothing
+of estimators or solvers (a test asserts it does not import them): the
+estimators reach it through :class:`l2gd._sources.DaskSource`, which asks for
+
+- :func:`compute_stats` / :func:`fold_stats`: :class:`~l2gd.RidgeStats` of all
+  rows (or of each fold) in one pass: one task per row chunk, a tree of
+  :meth:`RidgeStats.merge` tasks, one ``p x p`` object on the client;
+- :func:`tsqr_solve`: the R factor of ``S^{1/2} [1, X, Y]`` by TSQR (one QR per
+  chunk, a tree of QRs of stacked R factors; one more pass), as accurate as an
+  SVD of X, for ill-conditioned problems;
+- :func:`gram_operator`: for data too wide for ``p x p``, a first pass for the
+  means, ``X_c^T S y_c`` and the Gram diagonal, and ``V -> X_c^T S X_c V`` as
+  one fused pass per product (each chunk returns its part; a tree sum);
+- :func:`partial_fit_epochs`: ``model.partial_fit`` over the row chunks in a
+  shuffled order, each update a task next to its chunk (the model moves, the
+  data stays);
+- :func:`predict` and :func:`score`: blockwise, lazy / one pass.
 
 Nothing here imports dask at module import time: :func:`is_dask_collection`
 recognizes dask objects by duck typing, so the estimators route dask input
-here *before* scikit-learn's validation would load it into memory. dask is
-imported inside the functions that need it.
-
-How a fit runs on a dask array ``X`` chunked by rows (one chunk of columns):
-
-- **closed_form**, and **gd** with ``n_features <= DASK_GRAM_MAX_FEATURES``:
-  one pass over the data. One task per row chunk computes the chunk's
-  :class:`~l2gd.RidgeStats`; a tree of :meth:`RidgeStats.merge` tasks reduces
-  them to one ``p x p`` object, and the solve runs on the client. ``gd`` runs
-  on the statistics through :class:`GramProblem`, which gives exactly the
-  iterates of gradient descent on the data. With ``ClosedForm(method="svd")``,
-  or ``"auto"`` when the statistics are ill conditioned (reciprocal condition
-  number below 1e-2), the R factor of ``S^{1/2} [1, X, Y]`` is computed instead
-  by TSQR (one QR per chunk, a tree of QRs of stacked R factors; one more
-  pass), which is as accurate as an SVD of X.
-- **gd** with ``n_features > DASK_GRAM_MAX_FEATURES``: a first pass for the
-  means, ``X_c^T S y_c`` and the diagonal of the Gram matrix, then one fused
-  pass per iteration (each chunk returns its part of ``X_c^T S X_c P``; a tree
-  sum); conjugate gradient needs nothing else. X is persisted first when it
-  takes less than half of the cluster's memory.
-- **stochastic solvers** (``supports_partial_fit``): ``estimator.partial_fit``
-  over the row chunks in a shuffled order, epoch after epoch; each update runs
-  as a task next to its chunk, so the model moves and the data stays.
-
-Errors found inside the pass (NaN or infinity, negative weights) are raised
-on the client as ``ValueError``; nothing is gathered onto one worker.
+here *before* scikit-learn's validation would load it into memory. Errors found
+inside a pass (NaN or infinity, negative weights) are raised on the client as
+``ValueError``; nothing is gathered onto one worker.
 """
 
 import numbers
@@ -35,31 +31,13 @@ import numbers
 import numpy as np
 import scipy.linalg as la
 
-from ._objective import GramProblem
+from ._linalg import numerical_rank, singular_cutoff, warn_if_singular
 from ._scores import r2_from_parts
 from ._stats import RidgeStats, combine_means
-from ._validation import check_alpha
-
-#: ``solver="gd"`` runs on the ``p x p`` statistics up to this many features
-#: (one pass), else with one pass per iteration. ``solver="auto"`` on dask
-#: arrays is the registry's "dask" rule (``l2gd.solvers._registry``).
-DASK_GRAM_MAX_FEATURES = 5000
-
-#: Reciprocal condition number of the equilibrated ``xx + alpha I`` below which
-#: ``ClosedForm(method="auto")`` recomputes the solution by TSQR (the Gram route
-#: loses about ``eps / rcond`` relative accuracy).
-TSQR_BELOW_RCOND = 1e-2
-
-#: Passes over the row chunks for stochastic solvers on dask when ``max_iter``
-#: is None.
-DASK_DEFAULT_EPOCHS = 5
 
 # Statistics objects of about this many bytes are merged this many at a time.
 _MERGE_BYTES = 256 * 2**20
 
-# Recompute ``X_c^T S X_c V`` from the data every this many iterations in the
-# wide gd path; in between it is carried by linearity (as the residual is in gd).
-_HV_RESYNC_EVERY = 50
 
 
 def is_dask_collection(x):
@@ -398,7 +376,7 @@ def _merge_r(*parts):
     return _qr_r(np.vstack([_unbox(p) for p in parts]))
 
 
-def _tsqr_solve(X, Y, sw, alpha, fit_intercept, shift=None):
+def tsqr_solve(X, Y, sw, alpha, fit_intercept, shift=None):
     """Ridge coefficients and intercepts from the R factor of ``S^{1/2} [1, X - c, Y - d]``.
 
     The shift ``(c, d)`` (exact algebra with an intercept) is the weighted mean
@@ -430,10 +408,8 @@ def _tsqr_solve(X, Y, sw, alpha, fit_intercept, shift=None):
     T = R[off : off + p, off : off + p]
     C = R[off : off + p, off + p :]
     U, s, Vt = la.svd(T, check_finite=False)
-    cutoff = s.max(initial=0.0) * max(X.shape[0], p) * float(np.finfo(X.dtype).eps)
-    from .solvers._closed_form import _warn_singular
-
-    _warn_singular(alpha, s, cutoff, p, "X")
+    cutoff = singular_cutoff(s, X.shape[0], X.dtype)
+    warn_if_singular(alpha, numerical_rank(s, cutoff), p, "X", stacklevel=6)
     UC = U.T @ C
     W = np.empty((p, k), dtype=X.dtype)
     keep = s > cutoff
@@ -534,7 +510,7 @@ def _dask_gram_matvec(X, sw, x_mean, split_every):
     return matvec
 
 
-def _maybe_persist(X, sw):
+def maybe_persist(X, sw):
     """Persist X (and the weights) when X takes under half of the memory available."""
     budget = None
     try:
@@ -555,91 +531,22 @@ def _maybe_persist(X, sw):
     return X, sw
 
 
-# ---------------------------------------------------------------------------
-# The estimator entry points
-# ---------------------------------------------------------------------------
-def _solver_for(estimator, n_features):
-    from .solvers import _registry
+def gram_operator(X, Y, sw, fit_intercept):
+    """For gradient descent on data too wide for ``p x p`` statistics: the cross
+    statistics (means, ``X_c^T S y_c``, ``y_c^T S y_c``, the Gram diagonal) from
+    one pass, and ``V -> X_c^T S X_c V`` as one pass per call.
 
-    return _registry.resolve(estimator.solver, task="dask", shape=(0, n_features))
-
-
-def fit(estimator, X, y, sample_weight=None):
-    """Fit ``estimator`` (a GDRidgeRegressor) on dask arrays; return it.
-
-    See the module docstring for what each solver does on dask arrays.
+    Returns
+    -------
+    cross : _CrossStats
+    matvec : callable
     """
-    from ._scaling import Rescaling
-    from .solvers import ClosedForm, SolveResult
-
-    X, Y, sw = _check_inputs(X, y, sample_weight)
-    y_ndim = Y.ndim
-    solver, name = _solver_for(estimator, X.shape[1])
-    if getattr(solver, "supports_partial_fit", False) and getattr(solver, "stochastic", False):
-        _fit_partial(estimator, X, Y, sw, solver)
-        return estimator
-    k = 1 if y_ndim == 1 else Y.shape[1]
-    alpha = check_alpha(estimator.alpha, k, X.dtype)
-    fit_intercept = estimator.fit_intercept
-    p = X.shape[1]
-
-    if isinstance(solver, ClosedForm):
-        method = getattr(solver, "method", "auto")
-        if method not in ("auto", "gram", "svd"):
-            raise ValueError(f"method must be one of ('auto', 'gram', 'svd'), got {method!r}.")
-        W = None
-        if method != "svd":
-            stats = _compute_stats(X, Y, sw, fit_intercept)
-            W, info, rcond = _solve_stats(stats, alpha)
-            if method == "auto" and rcond < TSQR_BELOW_RCOND:
-                W = None  # ill conditioned: recompute by TSQR (one more pass)
-        if W is None:
-            shift = None if method == "svd" else (stats.x_mean, stats.y_mean)
-            W, b, value = _tsqr_solve(X, Y, sw, alpha, fit_intercept, shift)
-            info = "tsqr"
-        else:
-            b = stats.intercept(W)
-            value = float(stats.objective(W, alpha).sum())
-        result = SolveResult(
-            coef=W, intercept=b, n_iter=1, converged=True, history=(value,),
-            info={"method": info},
-        )
-    else:
-        if p <= DASK_GRAM_MAX_FEATURES:
-            problem = GramProblem(_compute_stats(X, Y, sw, fit_intercept), alpha)
-        else:
-            X, sw = _maybe_persist(X, sw)
-            blocks = _blockwise_objects(_cross_kernel, X, Y, sw, fit_intercept)
-            split = _split_every(int(np.sqrt(p * k)), 0, X.dtype.itemsize)
-            cross = _tree_reduce(blocks, _merge_stats, split, "l2gd-cross").compute()
-            _check_total_weight(cross.sw_sum)
-            problem = GramProblem(
-                cross,
-                alpha,
-                gram_matvec=_dask_gram_matvec(X, sw, cross.x_mean, split),
-                gram_diagonal=cross.xdiag,
-            )
-        result = estimator._run_solver(solver, name, problem, Rescaling())
-    estimator._set_fitted(result, y_ndim, name)
-    _set_input_attributes(estimator, p)
-    return estimator
-
-
-def _set_input_attributes(estimator, n_features):
-    estimator.n_features_in_ = n_features
-    if hasattr(estimator, "feature_names_in_"):
-        del estimator.feature_names_in_
-
-
-def _solve_stats(stats, alpha):
-    """Solve from statistics; return ``(W, method, rcond)``."""
-    from .solvers._closed_form import _GramSolve, solve_from_stats
-
-    if stats.n_features == 0:
-        return np.zeros_like(stats.xy), "empty", np.inf
-    rcond = _GramSolve(stats.xx, alpha).rcond
-    W, method = solve_from_stats(stats, alpha)
-    return W, method, rcond
+    p, k = X.shape[1], (1 if Y.ndim == 1 else Y.shape[1])
+    blocks = _blockwise_objects(_cross_kernel, X, Y, sw, fit_intercept)
+    split = _split_every(int(np.sqrt(p * k)), 0, X.dtype.itemsize)
+    cross = _tree_reduce(blocks, _merge_stats, split, "l2gd-cross").compute()
+    _check_total_weight(cross.sw_sum)
+    return cross, _dask_gram_matvec(X, sw, cross.x_mean, split)
 
 
 def _partial_fit_block(model, Xb, yb, swb):
@@ -647,25 +554,12 @@ def _partial_fit_block(model, Xb, yb, swb):
     return model
 
 
-def _fit_partial(estimator, X, y, sw, solver):
-    """Stochastic solvers: ``partial_fit`` over the row chunks in a shuffled order."""
-    import copy
-
+def partial_fit_epochs(model, X, y, sw, n_epochs, rng):
+    """``model.partial_fit`` over the row chunks of ``X`` in an order drawn from
+    ``rng`` each epoch; each update is a task next to its chunk. Returns the
+    model after the last update (computed)."""
     import dask
-    from sklearn.base import clone
 
-    if not callable(getattr(estimator, "partial_fit", None)):
-        raise ValueError(
-            f"solver {type(solver).__name__} on dask arrays needs {type(estimator).__name__}"
-            ".partial_fit, which this version does not have; use solver='closed_form' or 'gd'."
-        )
-    warm = estimator.warm_start and hasattr(estimator, "coef_")
-    model = copy.deepcopy(estimator) if warm else clone(estimator)
-    n_epochs = estimator.max_iter if estimator.max_iter is not None else DASK_DEFAULT_EPOCHS
-    from sklearn.utils import check_random_state
-
-    seed = check_random_state(estimator.random_state).randint(np.iinfo(np.int32).max)
-    rng = np.random.default_rng(seed)
     Xd = X.to_delayed().ravel()
     yd = y.to_delayed().ravel()
     swd = sw.to_delayed().ravel() if sw is not None else [None] * len(Xd)
@@ -674,9 +568,7 @@ def _fit_partial(estimator, X, y, sw, solver):
         for i in rng.permutation(len(Xd)):
             m = dask.delayed(_partial_fit_block)(m, Xd[i], yd[i], swd[i])
         model = m.compute()
-    # The model is a clone of the estimator (same parameters) carried through the
-    # updates: its whole state, fitted attributes and stream state, is the result.
-    vars(estimator).update(vars(model))
+    return model
 
 
 def _check_predict_X(estimator, X):

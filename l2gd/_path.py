@@ -39,7 +39,7 @@ from sklearn.utils.parallel import Parallel, delayed
 
 from ._array_api import to_numpy
 from ._inference import design_eigenvalues, dof_from_eigenvalues, gcv_score
-from ._objective import RidgeProblem
+from ._objective import GramProblem, RidgeProblem
 from ._ridge import GDRidgeRegressor
 from ._scaling import Rescaling
 from ._scores import r2_from_parts, r2_scores
@@ -486,10 +486,6 @@ class StatsFold:
 
 def _stats_problem(stats):
     """The statistics (Gram) problem of ``stats``, at alpha 0."""
-    try:
-        from ._objective import GramProblem
-    except ImportError:  # it lives in the Dask engine until it moves to _objective
-        from ._dask import GramProblem
     return GramProblem(stats, np.zeros(stats.n_targets, dtype=stats.dtype))
 
 

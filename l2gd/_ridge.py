@@ -6,7 +6,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted
 
@@ -22,6 +22,7 @@ from ._compat import (
 from ._array_api import float_dtypes, is_numpy, namespace, to_device, to_numpy
 from ._objective import RidgeProblem
 from ._scaling import Rescaling, data_scale
+from ._sources import DaskSource, warm_model
 from ._stats import RidgeStats
 from ._validation import (
     ACCEPT_SPARSE,
@@ -368,7 +369,7 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
             Fitted estimator.
         """
         if _dask.is_dask_collection(X):
-            return _dask.fit(self, X, y, sample_weight)
+            return self._fit_source(DaskSource(X, y, sample_weight, self.fit_intercept))
         X, Y, sw, y_ndim = self._validate_fit_data(X, y, sample_weight)
         alpha = check_alpha(self.alpha, Y.shape[1], X.dtype)
         solver, name = self._solver_instance(X)
@@ -387,6 +388,26 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
         # rescaled fit keeps neither, see Rescaling.result).
         state = result.info.get("state", result.info.get("stats"))
         self._stream = _Stream(name, state, problem.n_targets, self.fit_intercept)
+        return self
+
+    def _fit_source(self, source):
+        """Fit on a data source without rows in memory (:mod:`l2gd._sources`): the
+        problem the solver needs from it, or its stream for stochastic solvers."""
+        solver, name = _registry.resolve(self.solver, task=source.task, shape=(0, source.n_features))
+        if solver.stochastic and solver.supports_partial_fit:
+            model = source.stream(
+                warm_model(self, clone(self)), solver, max_iter=self.max_iter,
+                seed=_registry.seed(self.random_state),
+            )
+            # The model is a clone carried through the updates: its whole state
+            # (fitted attributes, stream state) is the fit.
+            vars(self).update(vars(model))
+            return self
+        alpha = check_alpha(self.alpha, source.n_targets, source.dtype)
+        problem = source.problem(alpha, solver)
+        self._set_fitted(self._run_solver(solver, name, problem, Rescaling()), source.y_ndim, name)
+        self.n_features_in_ = source.n_features
+        self.__dict__.pop("feature_names_in_", None)
         return self
 
     def _run_solver(self, solver, name, problem, scaling):

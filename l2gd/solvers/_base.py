@@ -143,6 +143,11 @@ class Solver(BaseEstimator):
     #: training rows: the total minus the test fold) should pass them.
     path_uses_stats = False
 
+    #: Whether :meth:`solve` needs the ``p x p`` statistics of the problem (a
+    #: data source without rows in memory then computes them in one pass);
+    #: otherwise Hessian products suffice.
+    needs_gram = False
+
     def solve(self, problem, *, init=None, tol=None, max_iter=None, random_state=None, verbose=0):
         """Minimize the ridge objective of ``problem``; return a :class:`SolveResult`."""
         raise NotImplementedError

@@ -42,10 +42,6 @@ _DEVICE_BLOCK_BYTES = 32 * _BLOCK_BYTES
 # Refinement steps at most (each one pass over X).
 _MAX_REFINE = 8
 
-# The names the Dask engine imports from here (it should import ``_linalg``).
-_GramSolve = GramCholesky
-_FALLBACK_EPS_FACTOR = FALLBACK_EPS_FACTOR
-
 
 def solve_stats(stats, alpha):
     """A :class:`SolveResult` from :class:`~l2gd.RidgeStats` alone (streaming,
@@ -192,6 +188,8 @@ class ClosedForm(Solver):
 
     name = "closed_form"
     supports_array_api = True
+    #: Works from the ``p x p`` statistics (a data source computes them first).
+    needs_gram = True
 
     def __init__(self, method="auto"):
         self.method = method
@@ -287,6 +285,8 @@ class ClosedForm(Solver):
 
     def solve(self, problem, *, init=None, tol=None, max_iter=None, random_state=None, verbose=0):
         self._check_method()
+        if not isinstance(problem, RidgeProblem):
+            return self._from_moments(problem, verbose)
         value = None
         if self.method == "svd":
             W, method = _svd_solve(problem), "svd"
@@ -306,6 +306,30 @@ class ClosedForm(Solver):
             converged=True,
             history=(value,),
             info=self._info(problem, method),
+        )
+
+    def _from_moments(self, problem, verbose=0):
+        """A problem without rows (:class:`~l2gd._objective.GramProblem`): Cholesky
+        of its statistics where the Gram route is accurate unrefined (reciprocal
+        condition at least ``REFINE_BELOW``, the threshold the data route refines
+        below), else the problem's ``orthogonal_solve`` when it has one (TSQR on
+        dask arrays; always for ``method="svd"``), else the statistics' own
+        guarded solve (:func:`solve_from_stats`)."""
+        stats, alpha = problem.stats, np.asarray(to_numpy(problem.alpha))
+        orthogonal = getattr(problem, "orthogonal_solve", None)
+        use_gram = self.method == "gram" or orthogonal is None or stats.n_features == 0
+        if self.method == "auto" and not use_gram:
+            use_gram = GramCholesky(stats.xx, alpha).rcond >= REFINE_BELOW
+        if use_gram:
+            W, method = solve_from_stats(stats, alpha)
+            b, value = stats.intercept(W), float(np.sum(stats.objective(W, alpha)))
+        else:
+            (W, b, value), method = orthogonal(), "tsqr"
+        if verbose:
+            print(f"[ClosedForm] method {method}  objective {value:.8e}")
+        return SolveResult(
+            coef=W, intercept=b, n_iter=1, converged=True, history=(value,),
+            info={"method": method, "stats": stats},
         )
 
     @staticmethod

@@ -1,0 +1,123 @@
+"""Data sources: the one seam between the estimators and where the rows live.
+
+An estimator's ``fit`` asks a source for the problem its solver needs and never
+looks at the engine behind it. Each source offers:
+
+=============================  ==============================================
+``problem(alpha, solver)``     the quadratic problem (``l2gd._objective``) the
+                               solver declares it needs (``solver.needs_gram``)
+``stream(model, solver)``      stochastic solvers: ``model.partial_fit`` over
+                               the rows, epoch after epoch
+``n_features``, ``y_ndim``     what the fitted attributes need
+=============================  ==============================================
+
+:class:`DaskSource` is the only source with an engine behind it
+(:mod:`l2gd._dask`: chunk kernels, tree reductions, TSQR, the persist policy).
+Its problems are :class:`~l2gd._objective.GramProblem` objects: the statistics
+of all rows from one pass (``p x p``), or, for gradient descent on data too wide
+for that, one pass per Hessian product. The problem also carries TSQR as its
+``orthogonal_solve``, so :class:`~l2gd.solvers.ClosedForm` decides once, for
+every engine, when the Gram route is not accurate enough (refinement from the
+rows in memory, the orthogonal solve without rows). In-memory arrays (NumPy,
+SciPy sparse, any Array API namespace) are validated and rescaled by the
+estimator, which builds a :class:`~l2gd.RidgeProblem` on them directly.
+Adding a Ray or Spark source means one more class here with these methods.
+"""
+
+import copy
+
+import numpy as np
+
+from . import _dask
+from ._objective import GramProblem
+
+#: ``solver="gd"`` runs on the ``p x p`` statistics of a dask array up to this
+#: many features (one pass), else with one pass per iteration.
+DASK_GRAM_MAX_FEATURES = 5000
+
+#: Passes over the row chunks for stochastic solvers on dask when ``max_iter``
+#: is None.
+DASK_DEFAULT_EPOCHS = 5
+
+
+class DaskSource:
+    """Rows in dask arrays chunked by rows (one chunk of columns).
+
+    Parameters
+    ----------
+    X : dask array of shape (n_samples, n_features)
+    y : dask or numpy array of shape (n_samples,) or (n_samples, n_targets)
+    sample_weight : dask or numpy array of shape (n_samples,) or None
+    fit_intercept : bool
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import dask.array as da
+    >>> from l2gd._sources import DaskSource
+    >>> from l2gd.solvers import ClosedForm
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.standard_normal((100, 3)), rng.standard_normal(100)
+    >>> source = DaskSource(da.from_array(X, chunks=25), da.from_array(y, chunks=25),
+    ...                     None, fit_intercept=True)
+    >>> problem = source.problem(np.ones(1), ClosedForm())
+    >>> problem.n_samples, problem.n_features
+    (100, 3)
+    """
+
+    task = "dask"
+
+    def __init__(self, X, y, sample_weight, fit_intercept):
+        self.X, self.Y, self.sample_weight = _dask._check_inputs(X, y, sample_weight)
+        self.fit_intercept = fit_intercept
+        self.y_ndim = self.Y.ndim
+
+    @property
+    def n_features(self):
+        return self.X.shape[1]
+
+    @property
+    def n_targets(self):
+        return 1 if self.y_ndim == 1 else self.Y.shape[1]
+
+    @property
+    def dtype(self):
+        return self.X.dtype
+
+    def problem(self, alpha, solver):
+        """The :class:`~l2gd._objective.GramProblem` ``solver`` needs, with TSQR
+        (one more pass) as its orthogonal solve."""
+        X, Y, sw, fi = self.X, self.Y, self.sample_weight, self.fit_intercept
+        if getattr(solver, "needs_gram", False) or self.n_features <= DASK_GRAM_MAX_FEATURES:
+            stats = _dask.compute_stats(X, Y, sw, fit_intercept=fi)
+            problem = GramProblem(stats, alpha)
+            problem.orthogonal_solve = lambda: _dask.tsqr_solve(
+                X, Y, sw, problem.alpha, fi, shift=(stats.x_mean, stats.y_mean)
+            )
+            return problem
+        X, sw = _dask.maybe_persist(X, sw)
+        cross, matvec = _dask.gram_operator(X, Y, sw, fi)
+        return GramProblem(cross, alpha, gram_matvec=matvec, gram_diagonal=cross.xdiag)
+
+    def stream(self, model, solver, *, max_iter=None, seed=0):
+        """``model.partial_fit`` over the row chunks in a shuffled order, epoch
+        after epoch, each update a task next to its chunk (the model moves, the
+        data stays); returns the trained model."""
+        if not callable(getattr(model, "partial_fit", None)):
+            raise ValueError(
+                f"solver {type(solver).__name__} on dask arrays needs "
+                f"{type(model).__name__}.partial_fit, which this version does not have; "
+                "use solver='closed_form' or 'gd'."
+            )
+        n_epochs = DASK_DEFAULT_EPOCHS if max_iter is None else max_iter
+        return _dask.partial_fit_epochs(
+            model, self.X, self.Y, self.sample_weight, n_epochs, np.random.default_rng(seed)
+        )
+
+
+def warm_model(estimator, fresh):
+    """The model a stream starts from: a copy of ``estimator`` when it warm-starts
+    from its own fit, else ``fresh`` (an unfitted clone)."""
+    if estimator.warm_start and hasattr(estimator, "coef_"):
+        return copy.deepcopy(estimator)
+    return fresh
