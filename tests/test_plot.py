@@ -5,6 +5,7 @@ SVD and float64 formulas), not against l2gd's own output."""
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -434,3 +435,13 @@ def test_importing_l2gd_plot_does_not_import_matplotlib():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_readme_figure_script_writes_the_pictures(tmp_path):
+    script = Path(__file__).resolve().parent.parent / "examples" / "make_readme_figures.py"
+    out = subprocess.run([sys.executable, str(script), "--out", str(tmp_path)],
+                         capture_output=True, text=True, check=True)
+    for name in ("loss_curve", "regularization_path", "cv_curve"):
+        png = tmp_path / f"{name}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert str(png) in out.stdout
