@@ -95,7 +95,8 @@ class LossCurveDisplay:
     Attributes
     ----------
     line_ : matplotlib.lines.Line2D
-        The curve: ``x`` is the iteration (from 1), ``y`` the objective or gap.
+        The curve: ``x`` is the iteration (from 1; an epoch for ``"sgd"``),
+        ``y`` the objective or gap.
     ax_ : matplotlib.axes.Axes
         Axes with the curve.
     figure_ : matplotlib.figure.Figure
