@@ -1,6 +1,6 @@
 """l2gd: scikit-learn's Ridge objective, solved exactly, by gradient descent or by SGD."""
 
-from . import schedules
+from . import plot, schedules
 from ._cv import AlphaBoundaryWarning, GDRidgeCV, alpha_grid, ridge_path
 from ._inference import (
     AlphaEstimates,
@@ -29,5 +29,6 @@ __all__ = [
     "alpha_grid",
     "effective_dof",
     "ridge_path",
+    "plot",
     "schedules",
 ]
