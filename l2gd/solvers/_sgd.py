@@ -3,9 +3,8 @@ reduced (SVRG, certified, the default) or plain with schedules (and streaming)."
 
 import math
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from numbers import Integral, Real
-from types import SimpleNamespace
 
 import numpy as np
 import scipy.sparse as sp
@@ -251,6 +250,55 @@ def _unscaled_state(state, scaling):
         y_mean=state.y_mean * scaling.y_scale,
         safe_step=state.safe_step / scaling.x_scale / scaling.x_scale,
     )
+
+
+@dataclass(slots=True)
+class _Run:
+    """The state of one ``SGD.solve`` run, shared by both methods.
+
+    Common: ``kind`` (the method), ``rng``, the objective per target
+    ``value``, the loop's ``criterion``, the step ``schedule`` and the
+    early-stopping record (``window`` of recent gains, validation ``scores``,
+    the best validation iterate ``best_val_W``, its epoch ``best_iteration``
+    and score ``best_score``). ``"plain"``: the stream state ``sgd`` and the
+    lowest objective ``best``. ``"svrg"``: the snapshot ``W`` with ``Z`` (minus
+    half its gradient) and objective ``f``, the extrapolated point ``Y`` with
+    ``ZY``, Nesterov's ``beta`` and ``nesterov_t``, the secant estimates
+    ``theta`` of the smallest eigenvalue, the best certified bound ``best`` and
+    iterate ``best_W``, the stall record (``z_best``, ``since_best``,
+    ``stalled``), updates ``t``, epochs ``epoch``, ``alpha`` on the host,
+    ``safe_step`` and whether the step is the data's (``auto``).
+    """
+
+    kind: str
+    rng: object
+    window: list = field(default_factory=list)
+    scores: list = field(default_factory=list)
+    best_val_W: object = None
+    best_iteration: int = 0
+    best_score: float = -math.inf
+    criterion: float = math.inf
+    value: object = None
+    schedule: object = None
+    best: float = math.inf
+    sgd: SGDState = None
+    safe_step: float = math.inf
+    auto: bool = False
+    t: int = 0
+    epoch: int = 0
+    beta: float = 0.0
+    nesterov_t: float = 1.0
+    alpha: np.ndarray = None
+    theta: np.ndarray = None
+    best_W: object = None
+    since_best: int = 0
+    stalled: bool = False
+    z_best: np.ndarray = None
+    Z: object = None
+    W: object = None
+    f: float = math.inf
+    Y: object = None
+    ZY: object = None
 
 
 class _Fit:
@@ -770,10 +818,7 @@ class SGD(IterativeSolver):
 
     # -- plain SGD in the loop ---------------------------------------------------
     def _common_state(self, kind, fit, rng):
-        return SimpleNamespace(
-            kind=kind, rng=rng, window=[], scores=[], best_val_W=None, best_iteration=0,
-            best_score=-math.inf, criterion=math.inf,
-        )
+        return _Run(kind=kind, rng=rng)
 
     def _plain_init(self, fit, W0, rng):
         problem = fit.problem
