@@ -25,8 +25,10 @@ Adding a Ray or Spark source means one more class here with these methods.
 """
 
 import copy
+import warnings
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 
 from . import _dask
 from ._objective import GramProblem
@@ -102,7 +104,9 @@ class DaskSource:
     def stream(self, model, solver, *, max_iter=None, seed=0):
         """``model.partial_fit`` over the row chunks in a shuffled order, epoch
         after epoch, each update a task next to its chunk (the model moves, the
-        data stays); returns the trained model."""
+        data stays); returns the trained model. This is plain SGD whatever the
+        solver's ``method``: a ``ConvergenceWarning`` says so for the
+        variance-reduced default, whose certificate needs the rows in memory."""
         if not callable(getattr(model, "partial_fit", None)):
             raise ValueError(
                 f"solver {type(solver).__name__} on dask arrays needs "
@@ -110,9 +114,25 @@ class DaskSource:
                 "use solver='closed_form' or 'gd'."
             )
         n_epochs = DASK_DEFAULT_EPOCHS if max_iter is None else max_iter
-        return _dask.partial_fit_epochs(
+        model = _dask.partial_fit_epochs(
             model, self.X, self.Y, self.sample_weight, n_epochs, np.random.default_rng(seed)
         )
+        if getattr(solver, "method", "plain") != "plain":
+            # The variance-reduced default certifies tol in memory; on chunks it
+            # is not available, and saying nothing would pass the noise ball of
+            # plain SGD off as the exact solution.
+            warnings.warn(
+                f"{type(solver).__name__}(method={solver.method!r}) on dask arrays runs "
+                f"plain SGD ({n_epochs} passes of partial_fit over the row chunks): the "
+                "coefficients approach Ridge's solution but are not certified to tol. "
+                "For the exact solution use solver='closed_form' or 'gd' (one pass over "
+                "the chunks for up to "
+                f"{DASK_GRAM_MAX_FEATURES} features), or SGD(method='plain') to "
+                "silence this warning.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+        return model
 
 
 def warm_model(estimator, fresh):
