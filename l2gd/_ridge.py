@@ -394,7 +394,7 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
         """Fit on a data source without rows in memory (:mod:`l2gd._sources`): the
         problem the solver needs from it, or its stream for stochastic solvers."""
         solver, name = _registry.resolve(self.solver, task=source.task, shape=(0, source.n_features))
-        if solver.stochastic and solver.supports_partial_fit:
+        if source.streams(solver):
             model = source.stream(
                 warm_model(self, clone(self)), solver, max_iter=self.max_iter,
                 seed=_registry.seed(self.random_state),
