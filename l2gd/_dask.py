@@ -549,6 +549,58 @@ def gram_operator(X, Y, sw, fit_intercept):
     return cross, _dask_gram_matvec(X, sw, cross.x_mean, split)
 
 
+def _residual_kernel(Xb, Yb, swb, start, W, x_mean, y_mean):
+    """This chunk's ``r^T S r`` per target and ``X^T S r`` (before centering) at ``W``."""
+    R = (Yb.reshape(Yb.shape[0], -1) - y_mean) - (Xb @ W - x_mean @ W)
+    SR = R if swb is None else R * swb[:, None]
+    return _box((np.einsum("ik,ik->k", SR, R), Xb.T @ SR, SR.sum(axis=0)))
+
+
+def residual_pass(X, Y, sw, W, x_mean, y_mean):
+    """At ``W``, the weighted residual sum of squares per target and
+    ``X_c^T S r`` (``r = y_c - X_c W``): one pass over the chunks, exact (no
+    cancellation of moments), for a stochastic solver's snapshots."""
+    import dask
+
+    p, k = W.shape
+    args = [X, "ij", Y, "ik" if Y.ndim == 2 else "i"]
+    args += [sw, "i"] if sw is not None else [None, None]
+    args += [_row_starts(X), "i"]
+    for a in (W, x_mean, y_mean):
+        args += [dask.delayed(np.asarray(a), pure=True), None]
+    blocks = _object_blocks(_residual_kernel, *args)
+    split = _split_every(int(np.sqrt(p * k)), 0, X.dtype.itemsize)
+    rss, XtSR, q = _tree_reduce(blocks, _sum_parts, split, "l2gd-residual").compute()
+    return rss, XtSR - np.outer(x_mean, q)
+
+
+def _row_norm_kernel(Xb, swb, x_mean):
+    D = Xb - x_mean
+    norms = np.einsum("ij,ij->i", D, D)
+    if swb is not None:
+        norms = norms * swb
+    return np.array([norms.max(initial=0.0)])
+
+
+def max_row_norm(X, sw, x_mean):
+    """``max_i s_i ||x_i - x_mean||^2``: one pass (a stochastic step's bound)."""
+    import dask.array as da
+
+    args = [X, "ij"] + ([sw, "i"] if sw is not None else [None, None])
+    blocks = da.blockwise(
+        _row_norm_kernel, "i", *args, x_mean, None, dtype=np.float64,
+        concatenate=True, align_arrays=False, adjust_chunks={"i": 1},
+    )
+    return float(blocks.max().compute())
+
+
+def row_chunks(X, Y, sw, order):
+    """The row chunks as NumPy arrays ``(Xb, Yb, swb)``, one at a time, in ``order``."""
+    for i in order:
+        Xb, Yb = X.blocks[i].compute(), Y.blocks[i].compute()
+        yield Xb, Yb, None if sw is None else sw.blocks[i].compute()
+
+
 def _partial_fit_block(model, Xb, yb, swb):
     model.partial_fit(Xb, yb, sample_weight=swb)
     return model

@@ -31,7 +31,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from . import _dask
-from ._objective import GramProblem
+from ._objective import GramProblem, RidgeProblem
 
 #: ``solver="gd"`` runs on the ``p x p`` statistics of a dask array up to this
 #: many features (one pass), else with one pass per iteration.
@@ -86,9 +86,27 @@ class DaskSource:
     def dtype(self):
         return self.X.dtype
 
+    def streams(self, solver):
+        """Whether ``solver`` trains by :meth:`stream` (``partial_fit`` over the
+        chunks) rather than on :meth:`problem`: stochastic solvers, except SGD's
+        variance-reduced default without early stopping up to
+        ``DASK_GRAM_MAX_FEATURES`` features, whose snapshots and row chunks the
+        problem provides."""
+        if not solver.stochastic:
+            return False
+        chunked = (
+            getattr(solver, "method", None) == "svrg"
+            and not getattr(solver, "early_stopping", False)
+            and self.n_features <= DASK_GRAM_MAX_FEATURES
+        )
+        return not chunked and solver.supports_partial_fit
+
     def problem(self, alpha, solver):
         """The :class:`~l2gd._objective.GramProblem` ``solver`` needs, with TSQR
-        (one more pass) as its orthogonal solve."""
+        (one more pass) as its orthogonal solve; for a stochastic solver also
+        its snapshots (``snapshot(W)``: objective per target and ``X_c^T S r -
+        alpha W``, one exact pass), the row chunks centered at the data's means
+        (``row_chunks(rng)``) and ``max_row_norm`` (one pass)."""
         X, Y, sw, fi = self.X, self.Y, self.sample_weight, self.fit_intercept
         if getattr(solver, "needs_gram", False) or self.n_features <= DASK_GRAM_MAX_FEATURES:
             stats = _dask.compute_stats(X, Y, sw, fit_intercept=fi)
@@ -96,10 +114,31 @@ class DaskSource:
             problem.orthogonal_solve = lambda: _dask.tsqr_solve(
                 X, Y, sw, problem.alpha, fi, shift=(stats.x_mean, stats.y_mean)
             )
+            if solver.stochastic:
+                self._add_rows(problem)
             return problem
         X, sw = _dask.maybe_persist(X, sw)
         cross, matvec = _dask.gram_operator(X, Y, sw, fi)
         return GramProblem(cross, alpha, gram_matvec=matvec, gram_diagonal=cross.xdiag)
+
+    def _add_rows(self, problem):
+        X, Y, sw = self.X, self.Y, self.sample_weight
+        x_mean, y_mean = problem.X_offset, problem.y_offset
+
+        def snapshot(W):
+            rss, XtSR = _dask.residual_pass(X, Y, sw, W, x_mean, y_mean)
+            alpha = problem.alpha
+            return rss + alpha * np.einsum("pk,pk->k", W, W), XtSR - alpha * W
+
+        def row_chunks(rng):
+            for Xb, Yb, swb in _dask.row_chunks(X, Y, sw, rng.permutation(X.numblocks[0])):
+                yield RidgeProblem(
+                    Xb, Yb.reshape(Yb.shape[0], -1), problem.alpha, sample_weight=swb,
+                    fit_intercept=problem.fit_intercept, X_offset=x_mean, y_offset=y_mean,
+                )
+
+        problem.snapshot, problem.row_chunks = snapshot, row_chunks
+        problem.max_row_norm = _dask.max_row_norm(X, sw, x_mean)
 
     def stream(self, model, solver, *, max_iter=None, seed=0):
         """``model.partial_fit`` over the row chunks in a shuffled order, epoch

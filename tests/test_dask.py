@@ -382,24 +382,43 @@ def test_stochastic_solvers_call_partial_fit_block_by_block(threads):
     np.testing.assert_allclose(est.coef_, sk.coef_, rtol=1e-10)
 
 
-@pytest.mark.skipif(
-    not hasattr(GDRidgeRegressor, "partial_fit"), reason="GDRidgeRegressor.partial_fit not built"
-)
-def test_sgd_on_dask_uses_partial_fit(threads):
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("n_targets", [1, 2])
+def test_sgd_on_dask_is_svrg_and_exact(threads, fit_intercept, n_targets):
+    # The default streams the row chunks through SVRG epochs whose snapshots
+    # are one exact pass: the same certified accuracy as on NumPy.
+    X, y, sw = make_data(n=3000, p=6, k=n_targets if n_targets > 1 else None, weights=True, seed=13)
+    Xd, yd, swd = to_dask(X, y, sw, chunks=(700, 900, 400))
+    alpha = [1.0, 3.0][:n_targets] if n_targets > 1 else 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est = GDRidgeRegressor(
+            alpha=alpha, solver="sgd", tol=1e-8, random_state=0, fit_intercept=fit_intercept
+        ).fit(Xd, yd, sample_weight=swd)
+    sk = Ridge(alpha=np.asarray(alpha), fit_intercept=fit_intercept).fit(X, y, sample_weight=sw)
+    rel = np.linalg.norm(est.coef_ - sk.coef_) / np.linalg.norm(sk.coef_)
+    assert rel < 1e-7
+    np.testing.assert_allclose(est.intercept_, sk.intercept_, rtol=1e-6, atol=1e-7)
+    assert est.solver_ == "sgd" and est.n_iter_ < 100
+
+
+def test_sgd_on_dask_streams_partial_fit_for_plain_and_early_stopping(threads):
     X, y, _ = make_data(n=2000, p=5, seed=13)
     Xd, yd, _ = to_dask(X, y, chunks=(500,))
-    # Streaming on chunks is plain SGD: the svrg default's certificate is not
-    # available there, and the fit must say so rather than pass for exact.
-    with pytest.warns(ConvergenceWarning, match="not certified"):
-        est = GDRidgeRegressor(alpha=1.0, solver="sgd", max_iter=20, random_state=0).fit(Xd, yd)
     sk = Ridge(alpha=1.0).fit(X, y)
-    assert r2_score(y, est.predict(Xd).compute()) > r2_score(y, sk.predict(X)) - 1e-2
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         plain = GDRidgeRegressor(
             alpha=1.0, solver=SGD(method="plain"), max_iter=20, random_state=0
         ).fit(Xd, yd)
     assert r2_score(y, plain.predict(Xd).compute()) > r2_score(y, sk.predict(X)) - 1e-2
+    # early stopping needs a validation split of rows: streamed, and the fit
+    # says it is not certified rather than passing for exact.
+    with pytest.warns(ConvergenceWarning, match="not certified"):
+        est = GDRidgeRegressor(
+            alpha=1.0, solver=SGD(early_stopping=True), max_iter=20, random_state=0
+        ).fit(Xd, yd)
+    assert r2_score(y, est.predict(Xd).compute()) > r2_score(y, sk.predict(X)) - 1e-2
 
 
 def test_dask_not_imported_by_l2gd():

@@ -346,6 +346,35 @@ def _host(a):
     return np.asarray(to_numpy(a), dtype=np.float64)
 
 
+def _curvatures(problem, one_row=False):
+    """``(max_i s_i ||x_i - x_mean||^2, tr(H) / S, lambda_max(H) / S)`` with
+    ``H = X_c^T S X_c``: what the safe step needs (see ``SGD`` Notes).
+
+    From the rows (``lambda_max`` on an evenly spaced subsample, inflated), or,
+    for rows not in memory, from the problem's statistics and the largest
+    weighted row norm its source measured (``problem.max_row_norm``).
+    """
+    S = problem.sw_sum
+    if not isinstance(problem, RidgeProblem):
+        trace = float(np.sum(problem.gram_diagonal(), dtype=np.float64)) / S
+        lam = float(np.linalg.eigvalsh(np.asarray(problem.stats.xx, dtype=np.float64))[-1]) / S
+        return float(problem.max_row_norm), trace, lam
+    _check_magnitudes(X=problem.X)
+    norms = _row_norms_sq(problem)
+    biggest, trace = float(norms.max(initial=0.0)), float(norms.sum()) / S
+    if one_row:
+        return biggest, trace, trace
+    n, p = problem.n_samples, problem.n_features
+    m = min(n, max(64, _SUBSAMPLE_ENTRIES // max(1, p) if p > _SMALL_P else 4096))
+    if m == n:
+        sub, safety = problem, 1.0
+    else:
+        sub = _subproblem(problem, np.unique(np.linspace(0, n - 1, m).astype(np.intp)))
+        safety = _SUBSAMPLE_SAFETY
+    lam = safety * _top_eigenvalue(sub) / sub.sw_sum if sub.sw_sum > 0 else trace
+    return biggest, trace, lam
+
+
 class SGD(IterativeSolver):
     """Mini-batch stochastic gradient descent on the ridge objective.
 
@@ -613,25 +642,14 @@ class SGD(IterativeSolver):
             for the step to be representable (:meth:`solve` rescales such
             data first).
         """
-        _check_magnitudes(X=problem.X)
         n, S = problem.n_samples, problem.sw_sum
         b = self._batch_rows(n, method)
         penalty = float(np.max(_host(problem.alpha), initial=0.0)) / S
-        norms = _row_norms_sq(problem)
-        biggest = float(norms.max(initial=0.0))
-        trace = float(norms.sum()) / S
+        biggest, trace, lam = _curvatures(problem, one_row=b == 1 or n == 1)
         l_max = n * biggest / S
         if b == 1 or n == 1:
             curvature = l_max
         else:
-            p = problem.n_features
-            m = min(n, max(64, _SUBSAMPLE_ENTRIES // max(1, p) if p > _SMALL_P else 4096))
-            if m == n:
-                sub, safety = problem, 1.0
-            else:
-                sub = _subproblem(problem, np.unique(np.linspace(0, n - 1, m).astype(np.intp)))
-                safety = _SUBSAMPLE_SAFETY
-            lam = safety * _top_eigenvalue(sub) / sub.sw_sum if sub.sw_sum > 0 else trace
             lam = min(max(lam, biggest / S), trace)
             curvature = (n * (b - 1) * lam + (n - b) * l_max) / (b * (n - 1))
         L = 2.0 * (curvature + penalty)
@@ -668,24 +686,29 @@ class SGD(IterativeSolver):
     def _vr_pass(self, problem, state, W0, G0, rng):
         """One SVRG pass from the snapshot ``W0`` of full gradient ``G0``;
         returns the next snapshot (the last iterate, or the epoch's mean)."""
-        xp, n = problem.xp, problem.n_samples
+        n = problem.n_samples
         b = self._batch_rows(n)
         scale = 1.0 / (b * problem.sw_sum)
         start_avg = self._average_start()
         averaging = start_avg is not None and state.epoch >= start_avg
         W, total, count = W0, None, 0
+        # Rows in memory are one block; a source's row chunks (centered at the
+        # whole data's means) come one at a time in a random order.
+        blocks = [problem] if isinstance(problem, RidgeProblem) else problem.row_chunks(rng)
         with np.errstate(over="ignore", invalid="ignore"):
-            for rows in _epoch_batches(n, b, self.shuffle, rng, xp, problem.device):
-                Xb, _, swb = _batch(problem, rows)
-                size = Xb.shape[0]
-                D = W - W0
-                Q = _centered_matvec(problem, Xb, D)
-                HD = 2.0 * ((n / size) * _centered_rmatvec(problem, Xb, swb, Q) + problem.alpha * D)
-                W = W - (state.schedule(state.t) * size * scale) * (G0 + HD)
-                state.t += 1
-                if averaging:
-                    count += 1
-                    total = W if total is None else total + (W - total) / count
+            for block in blocks:
+                xp = block.xp
+                for rows in _epoch_batches(block.n_samples, b, self.shuffle, rng, xp, block.device):
+                    Xb, _, swb = _batch(block, rows)
+                    size = Xb.shape[0]
+                    D = W - W0
+                    Q = _centered_matvec(block, Xb, D)
+                    HD = 2.0 * ((n / size) * _centered_rmatvec(block, Xb, swb, Q) + block.alpha * D)
+                    W = W - (state.schedule(state.t) * size * scale) * (G0 + HD)
+                    state.t += 1
+                    if averaging:
+                        count += 1
+                        total = W if total is None else total + (W - total) / count
         return total if averaging else W
 
     def _diverged(self, step, safe_step):
@@ -713,6 +736,8 @@ class SGD(IterativeSolver):
         seed gives the same iterates up to the scale.
         """
         self._check_params()
+        if not isinstance(problem, RidgeProblem):
+            return self._solve_chunked(problem, init, tol, max_iter, random_state, verbose)
         scaling = Rescaling.of(problem.X, problem.Y)
         if scaling.identity:
             return self._solve(problem, init, tol, max_iter, random_state, verbose)
@@ -748,6 +773,22 @@ class SGD(IterativeSolver):
             max_iter=max_iter,
             random_state=random_state,
             verbose=verbose,
+        )
+
+    def _solve_chunked(self, problem, init, tol, max_iter, random_state, verbose):
+        """:meth:`solve` on rows not in memory (:mod:`l2gd._sources`): SVRG whose
+        snapshots are one pass of the source (``problem.snapshot``) and whose
+        inner loop streams its row chunks (``problem.row_chunks``)."""
+        if self.method != "svrg" or self.early_stopping:
+            raise ValueError(
+                "SGD on row chunks runs method='svrg' without early_stopping; got "
+                f"method={self.method!r}, early_stopping={self.early_stopping!r} "
+                "(these stream through partial_fit instead)."
+            )
+        tol = self.default_tol(problem.dtype, problem.xp) if tol is None else tol
+        return super().solve(
+            _Fit(problem, None, tol), init=init, tol=tol, max_iter=max_iter,
+            random_state=random_state, verbose=verbose,
         )
 
     def _split(self, problem, random_state):
@@ -868,7 +909,10 @@ class SGD(IterativeSolver):
     @staticmethod
     def _full_pass(problem, W):
         """Objective per target and ``Z = X_c^T S r - alpha W`` (minus half the
-        gradient) at ``W``: one pass over X."""
+        gradient) at ``W``: one pass over X (the source's own pass for rows
+        not in memory, ``problem.snapshot``)."""
+        if not isinstance(problem, RidgeProblem):
+            return problem.snapshot(W)
         R = problem.residual(W)
         return problem.value_from_residual(R, W), problem.rmatvec(problem.weighted(R)) - (
             problem.alpha * W
