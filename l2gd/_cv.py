@@ -138,6 +138,13 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
         matrix and ``m = t / n_features`` (see :func:`~l2gd.alpha_grid`).
     fit_intercept : bool, default=True
         Whether to fit an unpenalized intercept.
+    positive : bool, default=False
+        Constrain the coefficients to be ``>= 0`` (intercept free), as
+        ``Ridge(positive=True)``: each fold fits the constrained problem for
+        every alpha (warm-started along the path; the closed form from each
+        fold's statistics, by block principal pivoting), and so does the
+        refit. Needs a K-fold ``cv``: ``cv=None`` and ``"gcv"`` raise a
+        ``ValueError`` (their shortcuts hold for the unconstrained fit only).
     cv : int, cross-validation generator, iterable or "gcv", default=None
         ``None``: efficient leave-one-out. ``"gcv"``: generalized
         cross-validation (see above; ``scoring`` must be None and
@@ -205,7 +212,8 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
     cv_results_ : dict of ndarray
         ``"alphas"``; ``"dof"`` of shape (n_alphas,), the effective degrees
         of freedom of the fit on all rows at each alpha
-        (:func:`~l2gd.effective_dof`, without the intercept's), in every mode;
+        (:func:`~l2gd.effective_dof`, without the intercept's), in every mode
+        but ``positive=True`` (the constrained fit is not a linear smoother);
         ``"mean_test_score"``, ``"std_test_score"`` and
         ``"rank_test_score"`` of shape (n_alphas,) or (n_alphas, n_targets);
         with ``cv`` a splitter, ``"split<i>_test_score"`` for each split; with
@@ -291,6 +299,7 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
     _parameter_constraints = {
         "alphas": [Interval(Integral, 1, None, closed="left"), "array-like"],
         "fit_intercept": ["boolean"],
+        "positive": ["boolean"],
         "cv": ["cv_object", StrOptions({"gcv"})],
         "scoring": [StrOptions(set(get_scorer_names())), callable, None],
         "solver": [StrOptions({"auto", *SOLVERS}), HasMethods(["solve"])],
@@ -309,6 +318,7 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
         alphas=100,
         *,
         fit_intercept=True,
+        positive=False,
         cv=None,
         scoring=None,
         solver="auto",
@@ -323,6 +333,7 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
     ):
         self.alphas = alphas
         self.fit_intercept = fit_intercept
+        self.positive = positive
         self.cv = cv
         self.scoring = scoring
         self.solver = solver
@@ -540,8 +551,22 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
                 "store_cv_results=True needs cv=None (leave-one-out); got cv='gcv'."
             )
 
+    def _check_positive_cv(self):
+        """``positive=True`` needs a K-fold ``cv``: leave-one-out and GCV come from
+        the spectral decomposition of the unconstrained fit."""
+        if self.positive and (self.cv is None or _is_gcv(self.cv)):
+            mode = "cv='gcv' (generalized cross-validation)" if _is_gcv(self.cv) else (
+                "cv=None (efficient leave-one-out)"
+            )
+            raise ValueError(
+                f"positive=True needs a K-fold cv (e.g. cv=5 or a splitter): {mode} comes "
+                "from the spectral decomposition of the unconstrained ridge fit, which does "
+                "not apply to coefficients constrained to be >= 0."
+            )
+
     def _check_fit_options(self, y, Y, loo):
         """The cross-parameter rules of ``fit``, checked once."""
+        self._check_positive_cv()
         if _is_gcv(self.cv):
             self._check_gcv_options()
         if self.alpha_per_target and Y.shape[1] < 2:
@@ -594,6 +619,7 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
         refit = GDRidgeRegressor(
             alpha=self.alpha_,
             fit_intercept=self.fit_intercept,
+            positive=self.positive,
             solver=self.solver,
             tol=self.tol,
             max_iter=self.max_iter,
@@ -607,6 +633,7 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
         """K-fold on dask arrays: one pass gives every fold's statistics, and the
         fold engine gives every fold's and alpha's score from them (R^2 or
         minus the mean squared error), through the closed form's spectral path."""
+        self._check_positive_cv()
         if self.cv is None:
             raise ValueError(
                 _dask.loo_message() + " Or cv='gcv' (generalized cross-validation), also "
@@ -639,9 +666,10 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
             alphas = stats_alpha_grid(total, self.alphas)
         else:
             alphas = _check_alphas(self.alphas, positive=False)
-        split_scores = fold_scores(folds, alphas, ClosedForm(), n_jobs=None)
+        split_scores = fold_scores(folds, alphas, ClosedForm(), self._bound(), n_jobs=None)
         results, mean, std = _kfold_results(alphas, split_scores)
-        results["dof"] = full_dof(_stats_problem(total), alphas, ClosedForm())
+        if not self.positive:
+            results["dof"] = full_dof(_stats_problem(total), alphas, ClosedForm())
         return self._select_and_refit(
             results, mean, std, len(folds), X, y, sample_weight
         )
@@ -696,7 +724,7 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
         alphas, user_alphas = alphas
         sw = data.sample_weight
         splits = self._splits(data.X, data.Y, y_1d, split_params)
-        solver, _ = _resolve_solver(self.solver, data.X)
+        solver, _ = _resolve_solver(self.solver, data.X, self.positive)
         if self.scoring is None and min(len(test) for _, test in splits) >= 2:
             # The default score, R^2, is computed for all alphas at once; it is
             # weighted exactly when the r2 scorer would be (see _get_scorer).
@@ -709,14 +737,19 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
             if pass_weights and _accepts_sample_weight(scorer):
                 score_params = {**score_params, "sample_weight": sw}
         seed = _registry.seed(self.random_state)
-        opts = {"tol": self.tol, "max_iter": self.max_iter, "random_state": seed}
+        opts = {"tol": self.tol, "max_iter": self.max_iter, "random_state": seed, **self._bound()}
         scoring = Scoring(scorer, self.alpha_per_target, y_1d, user_alphas)
         folds = row_folds(data, splits, solver, score_params, scoring, self.n_jobs)
         split_scores = fold_scores(folds, alphas, solver, opts, self.n_jobs)
         results, mean, std = _kfold_results(user_alphas, split_scores)
-        problem = _problem(data.X, data.Y, sw, self.fit_intercept)
-        results["dof"] = full_dof(problem, alphas, solver)
+        if not self.positive:
+            problem = _problem(data.X, data.Y, sw, self.fit_intercept)
+            results["dof"] = full_dof(problem, alphas, solver)
         return results, mean, std, len(split_scores)
+
+    def _bound(self):
+        """What each fold's ``solve_path`` receives for ``positive=True``."""
+        return {"positive": True} if self.positive else {}
 
     # -- predict -------------------------------------------------------------
     def _refits(self):

@@ -190,9 +190,10 @@ class _PathProblem(RidgeProblem):
         return new
 
 
-def _resolve_solver(solver, X):
-    """A fresh solver object and its name, checked against X, as the estimator does."""
-    est = GDRidgeRegressor(solver=solver)
+def _resolve_solver(solver, X, positive=False):
+    """A fresh solver object and its name, checked against X (and ``positive``),
+    as the estimator does."""
+    est = GDRidgeRegressor(solver=solver, positive=positive)
     obj, name = est._solver_instance(X)
     est._check_capabilities(obj, name, X)
     return obj, name
@@ -205,6 +206,7 @@ def ridge_path(
     alphas=100,
     sample_weight=None,
     fit_intercept=True,
+    positive=False,
     solver="auto",
     tol=None,
     max_iter=None,
@@ -231,6 +233,10 @@ def ridge_path(
         Non-negative weights.
     fit_intercept : bool, default=True
         Whether to fit an unpenalized intercept.
+    positive : bool, default=False
+        Constrain the coefficients to be ``>= 0`` (as in
+        :class:`~l2gd.GDRidgeRegressor`); every alpha is then solved on its
+        own, warm-started from the previous one.
     solver : {"auto", "closed_form", "gd"} or Solver, default="auto"
         As in :class:`~l2gd.GDRidgeRegressor`.
     tol : float, default=None
@@ -283,10 +289,11 @@ def ridge_path(
     else:
         grid = _check_alphas(alphas, positive=False)
     grid = np.sort(grid)[::-1].astype(X.dtype)
-    solver_obj, _ = _resolve_solver(solver, X)
+    solver_obj, _ = _resolve_solver(solver, X, positive)
     seed = _registry.seed(random_state)
     path = solver_obj.solve_path(
-        problem, resc.alpha(grid), tol=tol, max_iter=max_iter, random_state=seed
+        problem, resc.alpha(grid), tol=tol, max_iter=max_iter, random_state=seed,
+        **({"positive": True} if positive else {}),
     )
     W, b = path.coefs, path.intercepts
     coefs = resc.coef(W).transpose(2, 1, 0)  # (n_targets, n_features, n_alphas)

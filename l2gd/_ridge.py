@@ -141,6 +141,14 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
     fit_intercept : bool, default=True
         Whether to fit an unpenalized intercept. Sparse X is centered
         implicitly, never densified.
+    positive : bool, default=False
+        Constrain the coefficients to be ``>= 0`` (the intercept stays
+        free), as ``Ridge(positive=True)``, for every target at once.
+        ``"closed_form"`` solves it exactly on the ``p x p`` statistics (block
+        principal pivoting); ``"gd"`` by a projected Newton method on the
+        rows (for sparse, wide or Dask data); ``"sgd"`` does not support it
+        (an error names the solvers that do), and ``"auto"`` picks a solver
+        that does. See Notes.
     solver : {"auto", "closed_form", "gd", "sgd"} or Solver, default="auto"
         ``"closed_form"``: exact direct solver (:class:`~l2gd.solvers.ClosedForm`).
         ``"gd"``: batch gradient descent
@@ -219,6 +227,18 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
     ``GDRidgeRegressor(alpha=n_samples * a)``; glmnet's ``lambda`` to
     ``alpha = n_samples * lambda``.
 
+    **Non-negative coefficients.** With ``positive=True`` each target solves
+    ``min sum_i s_i (y_i - x_i . w - b)^2 + alpha ||w||^2`` over ``w >= 0``
+    and a free ``b``: the intercept still follows from the means,
+    ``b = y_mean - x_mean . w``, and the optimality conditions are, with
+    ``g`` the gradient in ``w``, ``g_j = 0`` where ``w_j > 0`` and
+    ``g_j >= 0`` where ``w_j = 0``. The closed form pivots whole blocks of
+    variables between the free and the bound set (Kim and Park's block
+    principal pivoting, on the equilibrated ``X_c^T S X_c + alpha I``) and
+    ends at the exact solution, typically in a few factorizations; it also
+    streams (``partial_fit``, :meth:`from_stats`). For ``"gd"``, ``tol``
+    is the norm of the projected gradient relative to the gradient at zero.
+
     **Streaming.** :meth:`partial_fit` treats the rows of all its calls as one
     dataset (passing the same rows twice weighs them twice, as in ``fit`` on
     the concatenation). ``"closed_form"`` streams exactly: each call merges
@@ -250,6 +270,7 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
     _parameter_constraints = {
         "alpha": [Interval(Real, 0, None, closed="left"), "array-like"],
         "fit_intercept": ["boolean"],
+        "positive": ["boolean"],
         "solver": [StrOptions({"auto", *SOLVERS}), HasMethods(["solve"])],
         "tol": [Interval(Real, 0, None, closed="left"), None],
         "max_iter": [Interval(Integral, 1, None, closed="left"), None],
@@ -263,6 +284,7 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
         alpha=1.0,
         *,
         fit_intercept=True,
+        positive=False,
         solver="auto",
         tol=None,
         max_iter=None,
@@ -272,6 +294,7 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
     ):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
+        self.positive = positive
         self.solver = solver
         self.tol = tol
         self.max_iter = max_iter
@@ -283,16 +306,24 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
     def _solver_instance(self, X=None, task="fit"):
         """Return ``(solver, name)`` from the registry; a fresh object, never the
         user's own. Without X, ``"auto"`` stands for the closed form."""
+        positive = bool(getattr(self, "positive", False))
         if X is None:
-            return _registry.resolve(self.solver, task=task, shape=(1, 1))
-        return _registry.resolve(self.solver, task=task, shape=X.shape, sparse=sp.issparse(X))
+            return _registry.resolve(self.solver, task=task, shape=(1, 1), positive=positive)
+        return _registry.resolve(
+            self.solver, task=task, shape=X.shape, sparse=sp.issparse(X), positive=positive
+        )
 
-    @staticmethod
-    def _check_capabilities(solver, name, X):
+    def _check_capabilities(self, solver, name, X):
         xp, _ = namespace(X)
         _registry.check_capabilities(
-            solver, name, sparse=sp.issparse(X), namespace=None if is_numpy(xp) else xp.__name__
+            solver, name, sparse=sp.issparse(X), namespace=None if is_numpy(xp) else xp.__name__,
+            positive=self.positive,
         )
+
+    def _bound(self):
+        """The keyword a solver receives for ``positive=True`` (nothing otherwise,
+        so a solver without the capability never sees it)."""
+        return {"positive": True} if self.positive else {}
 
     def _validate_fit_data(self, X, y, sample_weight, reset=True):
         """Validated ``X, Y (2-D), sample_weight, y.ndim``; y and the weights
@@ -421,6 +452,7 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
             max_iter=self.max_iter,
             random_state=seed,
             verbose=self.verbose,
+            **self._bound(),
         )
         return check_solve_result(result, problem.n_features, problem.n_targets, name)
 
@@ -562,6 +594,7 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
             fit_intercept=self.fit_intercept,
             random_state=seed,
             verbose=self.verbose,
+            **self._bound(),
         )
         check_solve_result(result, X.shape[1], Y.shape[1], name)
         passes = 0 if first else self.n_iter_
@@ -631,7 +664,7 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
         if not stats.sw_sum > 0:
             raise ValueError("stats has zero total sample weight; nothing to fit.")
         alpha = check_alpha(est.alpha, stats.n_targets, stats.dtype)
-        result = solve_stats(stats, alpha)
+        result = solve_stats(stats, alpha, positive=est.positive)
         est.n_features_in_ = stats.n_features
         est._set_fitted(result, 1 if stats.n_targets == 1 else 2, "closed_form")
         est._stream = _Stream("closed_form", stats, stats.n_targets, stats.fit_intercept)

@@ -20,7 +20,10 @@ and they clone and pickle.
 
 Capabilities are class attributes, checked once by the estimator before any
 work: ``supports_sparse``, ``supports_partial_fit``, ``supports_array_api``
-(runs on any Array API namespace and device), ``stochastic``.
+(runs on any Array API namespace and device), ``stochastic``,
+``supports_positive`` (accepts ``positive=True`` in :meth:`Solver.solve` and
+:meth:`Solver.solve_path`: coefficients constrained to ``>= 0``, the
+intercept free; a solver without it is never passed ``positive``).
 """
 
 import copy
@@ -131,6 +134,8 @@ class Solver(BaseEstimator):
 
     supports_array_api = False
     stochastic = False
+    #: Whether ``solve`` and ``solve_path`` accept ``positive=True`` (``w >= 0``).
+    supports_positive = False
 
     def default_tol(self, dtype, xp=np):
         """Tolerance used when the estimator's ``tol`` is None (for ``dtype`` of ``xp``)."""
@@ -149,18 +154,25 @@ class Solver(BaseEstimator):
     needs_gram = False
 
     def solve(self, problem, *, init=None, tol=None, max_iter=None, random_state=None, verbose=0):
-        """Minimize the ridge objective of ``problem``; return a :class:`SolveResult`."""
+        """Minimize the ridge objective of ``problem``; return a :class:`SolveResult`.
+
+        A solver with ``supports_positive = True`` also accepts
+        ``positive=True`` (coefficients ``>= 0``).
+        """
         raise NotImplementedError
 
     def solve_path(
-        self, problem, alphas, *, tol=None, max_iter=None, random_state=None, verbose=0
+        self, problem, alphas, *, tol=None, max_iter=None, random_state=None, verbose=0,
+        positive=False,
     ):
         """Solutions for every alpha of ``alphas`` (in the order given).
 
         The default is a warm-started path: the alphas are solved from the
         largest to the smallest (from the best conditioned problem to the
         worst), each solve starting from the previous coefficients.
-        ``problem.alpha`` is ignored.
+        ``problem.alpha`` is ignored. ``positive=True`` is passed on to
+        :meth:`solve` (only then, so a solver without the capability never
+        sees it).
 
         Returns
         -------
@@ -173,10 +185,11 @@ class Solver(BaseEstimator):
         n_iter = np.empty(n_alphas, dtype=int)
         converged = np.empty(n_alphas, dtype=bool)
         init = None
+        bound = {"positive": True} if positive else {}
         for i in np.argsort(-alphas, kind="stable"):
             result = self.solve(
                 at_alpha(problem, alphas[i]), init=init, tol=tol, max_iter=max_iter,
-                random_state=random_state, verbose=verbose,
+                random_state=random_state, verbose=verbose, **bound,
             )
             init = result.coef
             W[i], n_iter[i], converged[i] = _host(result.coef), result.n_iter, result.converged

@@ -34,6 +34,7 @@ from .._linalg import (
 from .._objective import RidgeProblem
 from .._stats import _BLOCK_BYTES, RidgeStats, _block_rows
 from ._base import PathResult, Solver, SolveResult
+from ._positive import nnls_gram, warn_not_converged
 
 _METHODS = ("auto", "gram", "svd")
 
@@ -43,10 +44,15 @@ _DEVICE_BLOCK_BYTES = 32 * _BLOCK_BYTES
 _MAX_REFINE = 8
 
 
-def solve_stats(stats, alpha):
+def solve_stats(stats, alpha, positive=False):
     """A :class:`SolveResult` from :class:`~l2gd.RidgeStats` alone (streaming,
-    ``from_stats``)."""
-    W, method = solve_from_stats(stats, alpha)
+    ``from_stats``); ``positive=True`` constrains the coefficients to be ``>= 0``."""
+    if positive:
+        result = nnls_gram(stats.xx, stats.xy, alpha)
+        warn_not_converged(result, "ClosedForm(positive=True)")
+        W, method = result.coef.astype(stats.xx.dtype, copy=False), "bpp"
+    else:
+        W, method = solve_from_stats(stats, alpha)
     value = float(np.sum(stats.objective(W, alpha)))
     return SolveResult(
         coef=W,
@@ -200,6 +206,12 @@ class ClosedForm(Solver):
         return self.method != "svd"
 
     @property
+    def supports_positive(self):
+        """``positive=True`` (``w >= 0``) is solved on the statistics, except by
+        ``method="svd"``, which promises an orthogonal factorization."""
+        return self.method != "svd"
+
+    @property
     def path_uses_stats(self):
         """The Gram route's path starts from statistics; ``method="svd"`` needs the rows."""
         return self.method != "svd"
@@ -234,9 +246,17 @@ class ClosedForm(Solver):
         return spectrum_from_kernel(problem)
 
     def solve_path(
-        self, problem, alphas, *, tol=None, max_iter=None, random_state=None, verbose=0
+        self, problem, alphas, *, tol=None, max_iter=None, random_state=None, verbose=0,
+        positive=False,
     ):
         """The spectral path: every alpha from one decomposition (:meth:`spectrum`).
+
+        ``positive=True``: no spectral path exists for the constrained
+        problem; the statistics are formed once (or taken from
+        ``problem.stats``) and each alpha is solved by block principal
+        pivoting, from the largest alpha to the smallest, each warm-started
+        from the previous solution's free set (``info["method"]`` is
+        ``"bpp"``).
 
         Alphas at which the decomposition is not accurate enough
         (:meth:`Spectrum.accurate`: columns of very different scales, tiny
@@ -251,6 +271,8 @@ class ClosedForm(Solver):
         path : PathResult
         """
         alphas = np.asarray(alphas, dtype=np.float64).reshape(-1)
+        if positive:
+            return self._positive_path(problem, alphas, verbose)
         spectrum = self.spectrum(problem)
 
         def fits():
@@ -269,10 +291,12 @@ class ClosedForm(Solver):
         )
 
     def partial_solve(
-        self, state, X, Y, sample_weight, *, alpha, fit_intercept, random_state=None, verbose=0
+        self, state, X, Y, sample_weight, *, alpha, fit_intercept, random_state=None, verbose=0,
+        positive=False,
     ):
         """Exact streaming: merge this batch's :class:`~l2gd.RidgeStats` into
-        ``state`` (None for the first batch) and solve from the statistics.
+        ``state`` (None for the first batch) and solve from the statistics
+        (with ``w >= 0`` when ``positive``).
 
         Returns
         -------
@@ -281,10 +305,22 @@ class ClosedForm(Solver):
         """
         batch = RidgeStats._from_checked(X, Y, sample_weight, fit_intercept)
         stats = batch if state is None else state.merge(batch)
-        return stats, solve_stats(stats, alpha)
+        return stats, solve_stats(stats, alpha, positive)
 
-    def solve(self, problem, *, init=None, tol=None, max_iter=None, random_state=None, verbose=0):
+    def solve(
+        self, problem, *, init=None, tol=None, max_iter=None, random_state=None, verbose=0,
+        positive=False,
+    ):
+        """Minimize the ridge objective of ``problem`` exactly; see the class docstring.
+
+        ``positive=True``: coefficients constrained to ``>= 0`` (intercept
+        free), by block principal pivoting on the statistics
+        (:func:`~l2gd.solvers._positive.nnls_gram`), warm-started from the
+        positive entries of ``init``.
+        """
         self._check_method()
+        if positive:
+            return self._solve_positive(problem, init, verbose)
         if not isinstance(problem, RidgeProblem):
             return self._from_moments(problem, verbose)
         value = None
@@ -307,6 +343,64 @@ class ClosedForm(Solver):
             history=(value,),
             info=self._info(problem, method),
         )
+
+    # -- positive=True --------------------------------------------------------
+    @staticmethod
+    def _host_moments(problem):
+        """``(xx, xy, yy, stats)`` of ``problem`` on the host: its statistics when it
+        offers them (a fold's, a :class:`~l2gd._objective.GramProblem`'s), else
+        computed from the rows once (``yy`` None when not computed)."""
+        stats = problem_stats(problem)
+        if stats is None and not isinstance(problem, RidgeProblem):
+            stats = problem.stats
+        if stats is not None:
+            return stats.xx, stats.xy, stats.yy, stats
+        xx, xy, yy = _gram(problem)
+        return xx, xy, yy, getattr(problem, "_stats", None)
+
+    def _solve_positive(self, problem, init, verbose):
+        xx, xy, yy, stats = self._host_moments(problem)
+        alpha = np.asarray(to_numpy(problem.alpha), dtype=np.float64)
+        init = None if init is None else np.asarray(to_numpy(init))
+        result = nnls_gram(xx, xy, alpha, init)
+        warn_not_converged(result, "ClosedForm(positive=True)")
+        W = result.coef.astype(xx.dtype, copy=False)
+        _check_finite(W, "the solution")
+        quad = np.einsum("ik,ij,jk->k", W, xx, W)
+        value = float(np.sum(
+            yy - 2.0 * np.einsum("ik,ik->k", W, xy) + quad + alpha * (W * W).sum(0)
+        ))
+        if verbose:
+            print(f"[ClosedForm] method bpp ({result.n_iter} pivoting iterations)  "
+                  f"objective {value:.8e}")
+        Wd = to_device(W, problem.xp, problem.device, problem.dtype)
+        info = {"method": "bpp", "n_pivots": result.n_iter}
+        if stats is not None:
+            info["stats"] = stats
+        return SolveResult(
+            coef=Wd, intercept=problem.intercept(Wd), n_iter=1, converged=result.converged,
+            history=(value,), info=info,
+        )
+
+    def _positive_path(self, problem, alphas, verbose):
+        xx, xy, _, _ = self._host_moments(problem)
+        x_mean = np.asarray(to_numpy(problem.X_offset), dtype=np.float64)
+        y_mean = np.asarray(to_numpy(problem.y_offset), dtype=np.float64)
+        n_alphas, (p, k) = len(alphas), xy.shape
+        W = np.empty((n_alphas, p, k), dtype=xx.dtype)
+        n_iter = np.ones(n_alphas, dtype=int)
+        converged = np.empty(n_alphas, dtype=bool)
+        init = None
+        for i in np.argsort(-alphas, kind="stable"):
+            result = nnls_gram(xx, xy, np.full(k, alphas[i]), init)
+            warn_not_converged(result, "ClosedForm(positive=True)")
+            W[i], converged[i], init = result.coef, result.converged, result.coef
+        b = y_mean - np.einsum("j,ajk->ak", x_mean, W)
+        if not problem.fit_intercept:
+            b = np.zeros_like(b)
+        if verbose:
+            print(f"[ClosedForm] positive path of {n_alphas} alphas by bpp")
+        return PathResult(W, b, n_iter, converged, {"method": "bpp"})
 
     def _from_moments(self, problem, verbose=0):
         """A problem without rows (:class:`~l2gd._objective.GramProblem`): Cholesky

@@ -15,6 +15,7 @@ from scipy.linalg import LinAlgWarning, eigvalsh_tridiagonal
 
 from .._array_api import eps, to_device, to_numpy
 from ._base import IterativeSolver
+from ._positive import ProjectedNewton
 
 _ACCELERATIONS = ("cg", "nesterov", "none")
 _PRECONDITIONERS = ("auto", "jacobi", None)
@@ -263,6 +264,18 @@ class GradientDescent(IterativeSolver):
     ``ConvergenceWarning`` gives the estimated error and names the remedy,
     ``solver="closed_form"``, and ``SolveResult.converged`` is False.
 
+    **positive=True** (coefficients ``>= 0``, :meth:`solve`): a projected
+    Newton method runs instead (:class:`~l2gd.solvers._positive.ProjectedNewton`):
+    variables at the bound whose gradient points outward are held there,
+    conjugate gradient (Jacobi-preconditioned unless ``preconditioner=None``)
+    gives a Newton step on the others, and an Armijo search along the
+    projection ``max(w + t d, 0)`` keeps the iterates feasible; it uses the
+    same problem interface (rows, statistics, Dask). ``learning_rate`` and
+    ``acceleration`` do not apply. ``tol`` is then the norm of the projected
+    gradient (the KKT residual: ``g_j`` where ``w_j > 0``, ``min(g_j, 0)``
+    where ``w_j = 0``) relative to the gradient at zero, per target;
+    ``max_iter`` counts Newton steps (each several Hessian products).
+
     The computation runs in power-of-two rescaled units per target (exact),
     so targets of any magnitude (1e-300 ... 1e300) give the same iterates;
     the objective in the history is in the user's units (it may underflow to
@@ -288,6 +301,7 @@ class GradientDescent(IterativeSolver):
 
     name = "gd"
     supports_array_api = True
+    supports_positive = True
     default_max_iter = 1000
 
     def __init__(self, learning_rate="auto", acceleration="cg", preconditioner="auto"):
@@ -443,7 +457,20 @@ class GradientDescent(IterativeSolver):
         return state.criterion > tol
 
     # -- iterations -----------------------------------------------------------------
-    def solve(self, problem, *, init=None, tol=None, max_iter=None, random_state=None, verbose=0):
+    def solve(
+        self, problem, *, init=None, tol=None, max_iter=None, random_state=None, verbose=0,
+        positive=False,
+    ):
+        """Minimize the ridge objective of ``problem`` (with ``w >= 0`` when
+        ``positive``); see the class docstring."""
+        if positive:
+            self._check_params()
+            engine = ProjectedNewton(jacobi=self.preconditioner is not None)
+            tol = self.default_tol(problem.dtype, problem.xp) if tol is None else tol
+            return engine.solve(
+                problem, init=init, tol=tol, max_iter=max_iter, random_state=random_state,
+                verbose=verbose,
+            )
         self._tol = self.default_tol(problem.dtype, problem.xp) if tol is None else tol
         return super().solve(
             problem, init=init, tol=tol, max_iter=max_iter, random_state=random_state,

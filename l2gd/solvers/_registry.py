@@ -6,8 +6,8 @@ through the same checks, and ``"auto"`` means one documented rule table.
 
 Capabilities are derived from what a solver *has*, never declared twice: a
 solver streams (``partial_fit``) because it defines ``partial_solve``; the
-flags ``supports_sparse``, ``supports_array_api`` and ``stochastic`` are its
-own attributes. :func:`check_capabilities` raises, once and up front, an
+flags ``supports_sparse``, ``supports_array_api``, ``supports_positive`` and
+``stochastic`` are its own attributes. :func:`check_capabilities` raises, once and up front, an
 error that names the solvers that can do what was asked.
 """
 
@@ -65,8 +65,13 @@ def _gram_side(task, n_samples, n_features, sparse):
     return n_features
 
 
-def auto_solver(task, n_samples, n_features, *, sparse=False):
+def auto_solver(task, n_samples, n_features, *, sparse=False, positive=False):
     """The solver name ``solver="auto"`` chooses (see :data:`AUTO_RULES`).
+
+    With ``positive=True`` (coefficients ``>= 0``) the choice must support
+    bounds (``supports_positive``): when the rule's choice does not (``"sgd"``
+    for large streams), the rule's other solver is chosen (``"closed_form"``:
+    exact streaming from ``O(n_features**2)`` statistics).
 
     Parameters
     ----------
@@ -77,6 +82,8 @@ def auto_solver(task, n_samples, n_features, *, sparse=False):
         Shape of X (``n_samples`` is not used by "stream" and "dask").
     sparse : bool, default=False
         Whether X is a SciPy sparse matrix.
+    positive : bool, default=False
+        Whether the coefficients are constrained to be non-negative.
 
     Returns
     -------
@@ -85,15 +92,19 @@ def auto_solver(task, n_samples, n_features, *, sparse=False):
     """
     rule = AUTO_RULES[task]
     limit = SPARSE_GRAM_MAX_FEATURES if sparse else GRAM_MAX_DIM
-    return rule.small if _gram_side(task, n_samples, n_features, sparse) <= limit else rule.large
+    small = _gram_side(task, n_samples, n_features, sparse) <= limit
+    name, other = (rule.small, rule.large) if small else (rule.large, rule.small)
+    if positive and not _supports_positive(SOLVERS[name]()):
+        return other
+    return name
 
 
-def resolve(solver, *, task="fit", shape=(0, 0), sparse=False):
+def resolve(solver, *, task="fit", shape=(0, 0), sparse=False, positive=False):
     """A fresh solver object and its name for the ``solver`` argument.
 
     Strings are looked up in :data:`SOLVERS` (``"auto"`` through
-    :func:`auto_solver` with X's ``shape``); a solver object is cloned, so the
-    user's own object is never changed.
+    :func:`auto_solver` with X's ``shape`` and ``positive``); a solver object
+    is cloned, so the user's own object is never changed.
 
     Returns
     -------
@@ -102,7 +113,10 @@ def resolve(solver, *, task="fit", shape=(0, 0), sparse=False):
         The registry name, or the class name of an unregistered solver.
     """
     if isinstance(solver, str):
-        name = auto_solver(task, *shape, sparse=sparse) if solver == "auto" else solver
+        name = (
+            auto_solver(task, *shape, sparse=sparse, positive=positive)
+            if solver == "auto" else solver
+        )
         return SOLVERS[name](), name
     obj = clone(solver)
     return obj, getattr(obj, "name", None) or type(obj).__name__
@@ -113,14 +127,26 @@ def streams(solver):
     return callable(getattr(solver, "partial_solve", None))
 
 
+def _supports_positive(solver):
+    return bool(getattr(solver, "supports_positive", False))
+
+
 def _able(capability):
     return sorted(name for name, cls in SOLVERS.items() if capability(cls()))
 
 
-def check_capabilities(solver, name, *, sparse=False, namespace=None, stream=False):
+def check_capabilities(
+    solver, name, *, sparse=False, namespace=None, stream=False, positive=False
+):
     """Raise a ``ValueError`` naming the solvers that can, when ``solver`` cannot
-    handle sparse X, X of a non-NumPy Array API ``namespace`` (its name), or
-    streaming."""
+    handle sparse X, X of a non-NumPy Array API ``namespace`` (its name),
+    streaming, or non-negative coefficients (``positive``)."""
+    if positive and not _supports_positive(solver):
+        raise ValueError(
+            f"solver {name!r} does not support positive=True (coefficients >= 0); use solver="
+            + " or ".join(repr(n) for n in _able(_supports_positive))
+            + ", or positive=False."
+        )
     if sparse and not getattr(solver, "supports_sparse", True):
         raise ValueError(
             f"solver {name!r} does not support sparse X; use solver="
@@ -149,6 +175,7 @@ def capabilities(solver):
         "sparse": bool(getattr(solver, "supports_sparse", True)),
         "array_api": bool(getattr(solver, "supports_array_api", False)),
         "stochastic": bool(getattr(solver, "stochastic", False)),
+        "positive": _supports_positive(solver),
         "partial_fit": streams(solver),
         "path": callable(getattr(solver, "solve_path", None)),
     }
