@@ -424,7 +424,10 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
     def _fit_source(self, source):
         """Fit on a data source without rows in memory (:mod:`l2gd._sources`): the
         problem the solver needs from it, or its stream for stochastic solvers."""
-        solver, name = _registry.resolve(self.solver, task=source.task, shape=(0, source.n_features))
+        solver, name = _registry.resolve(
+            self.solver, task=source.task, shape=(0, source.n_features), positive=self.positive
+        )
+        _registry.check_capabilities(solver, name, positive=self.positive)
         if source.streams(solver):
             model = source.stream(
                 warm_model(self, clone(self)), solver, max_iter=self.max_iter,

@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from l2gd import GDRidgeRegressor
+from l2gd import GDRidgeCV, GDRidgeRegressor
 from l2gd.solvers import SGD, ClosedForm, GradientDescent
 
 ESTIMATORS = [
@@ -24,6 +24,12 @@ ESTIMATORS = [
         fit_intercept=False,
         random_state=0,
     ),
+    # positive=True (coefficients >= 0): each solver that supports bounds, and
+    # K-fold cross-validation with the bound in every fold.
+    GDRidgeRegressor(positive=True),
+    GDRidgeRegressor(positive=True, fit_intercept=False),
+    GDRidgeRegressor(positive=True, solver="gd", tol=1e-12, max_iter=10_000),
+    GDRidgeCV(positive=True, cv=3, alphas=[0.1, 1.0, 10.0]),
 ]
 
 _STOCHASTIC_REASON = (

@@ -332,7 +332,7 @@ class ProjectedNewton(IterativeSolver):
             active &= _host(xp, on).astype(bool) & (_col_norms(xp, r) > eta * rnorm0)
             z = r / D
             rz_new = xp.sum(r * z, axis=0)
-            beta = xp.where(rz > 0, rz_new / xp.where(rz > 0, rz, xp.ones_like(rz)), zero[0])
+            beta = xp.where(rz > 0, rz_new / xp.where(rz > 0, rz, xp.ones_like(rz)), zero[0, :])
             P = z + beta * P
             rz = rz_new
         d = d - G / D * (1.0 - free)
