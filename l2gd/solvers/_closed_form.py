@@ -364,7 +364,10 @@ class ClosedForm(Solver):
         init = None if init is None else np.asarray(to_numpy(init))
         result = nnls_gram(xx, xy, alpha, init)
         warn_not_converged(result, "ClosedForm(positive=True)")
-        W = result.coef.astype(xx.dtype, copy=False)
+        W = result.coef
+        if isinstance(problem, RidgeProblem) and is_numpy(problem.xp) and not problem.is_sparse:
+            W = _refine_positive(problem, xx, alpha, W)
+        W = W.astype(xx.dtype, copy=False)
         _check_finite(W, "the solution")
         quad = np.einsum("ik,ij,jk->k", W, xx, W)
         value = float(np.sum(
@@ -615,6 +618,53 @@ def _refine(problem, fact, W):
             break
         W = W + dW
         if size * min(1.0, size / last) <= 4 * tiny * float(np.linalg.norm(W)):
+            break
+        last = size
+    return W
+
+
+def _refine_positive(problem, xx, alpha, W):
+    """Iterative refinement of a non-negative solution on its free set (the
+    positive entries): residuals from X in extended precision
+    (:func:`_normal_residual`), corrections from the equilibrated Cholesky
+    factor of ``xx_FF + alpha I``, as :func:`_refine` for the unconstrained
+    problem. A correction that would cross the bound, or that stops
+    shrinking, ends it (the free set is then the pivoting's, to rounding).
+    Only when a free set's system is ill-conditioned (reciprocal condition
+    below ``REFINE_BELOW``, the unconstrained route's threshold)."""
+    W = np.array(W, dtype=np.float64)
+    tiny = eps(problem.dtype)
+    factors, worst = {}, np.inf
+    for k in range(W.shape[1]):
+        idx = np.flatnonzero(W[:, k] > 0)
+        key = (idx.tobytes(), float(alpha[k]))
+        if len(idx) == 0 or key in factors:
+            continue
+        d = np.sqrt(np.clip(np.diag(xx)[idx], 0.0, None) + alpha[k])
+        d[~(d > 0)] = 1.0
+        M = xx[np.ix_(idx, idx)] / d[:, None] / d[None, :]
+        M.flat[:: len(idx) + 1] += alpha[k] / d**2
+        c, rcond = cholesky_rcond(M)
+        if c is None:
+            return W
+        factors[key], worst = (c, d), min(worst, rcond)
+    if not worst < REFINE_BELOW:  # accurate unrefined, as the unconstrained Gram route
+        return W
+    last = np.inf
+    for _ in range(_MAX_REFINE):
+        R = _normal_residual(problem, W.astype(problem.dtype)).astype(np.float64)
+        dW = np.zeros_like(W)
+        for k in range(W.shape[1]):
+            idx = np.flatnonzero(W[:, k] > 0)
+            if len(idx) == 0:
+                continue
+            c, d = factors[(idx.tobytes(), float(alpha[k]))]
+            dW[idx, k] = la.cho_solve(c, R[idx, k] / d, check_finite=False) / d
+        size = float(np.linalg.norm(dW))
+        if size >= last or np.any(W + dW < 0):
+            break
+        W = W + dW
+        if size <= 4 * tiny * float(np.linalg.norm(W)):
             break
         last = size
     return W
