@@ -26,7 +26,9 @@ from sklearn.preprocessing import StandardScaler
 
 from . import GDRidgeRegressor
 from ._cv import GDRidgeCV
+from ._path import alpha_grid
 from .solvers import SOLVERS
+from .solvers._registry import capabilities
 
 #: Folds of the demo's k-fold cross-validation and its test split.
 N_FOLDS = 5
@@ -321,7 +323,7 @@ def check_demo_data(path, target, y):
 # ------------------------------------------------------------------------------ the fits
 
 
-def compare(X, y, alpha=1.0, random_state=0, reference=True):
+def compare(X, y, alpha=1.0, random_state=0, reference=True, positive=False):
     """Fit every l2gd solver, then Ridge, on a standardized train split.
 
     Parameters
@@ -335,6 +337,9 @@ def compare(X, y, alpha=1.0, random_state=0, reference=True):
     reference : bool, default=True
         Fit scikit-learn's ``Ridge`` too and measure every solver against it (its
         row comes first); else against l2gd's ``closed_form``.
+    positive : bool, default=False
+        Constrain the coefficients to be ``>= 0``: only the solvers that support
+        it run, and the reference is ``Ridge(positive=True)`` at a tight tol.
 
     Returns
     -------
@@ -348,17 +353,30 @@ def compare(X, y, alpha=1.0, random_state=0, reference=True):
     scaler = StandardScaler(copy=False).fit(X_train)
     X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
     fits = {}
-    for name in SOLVERS:
-        est = GDRidgeRegressor(alpha=alpha, solver=name, random_state=random_state)
+    for name in _solvers(positive):
+        est = GDRidgeRegressor(alpha=alpha, solver=name, random_state=random_state,
+                               positive=positive)
         fits[f"l2gd {name}"] = _timed(est.fit, X_train, y_train)
     if reference:
-        fits = {"sklearn Ridge": _timed(Ridge(alpha=alpha).fit, X_train, y_train), **fits}
+        fits = {"sklearn Ridge": _timed(_reference_ridge(alpha, positive).fit, X_train, y_train),
+                **fits}
     exact = fits["sklearn Ridge" if reference else "l2gd closed_form"][0].coef_
     return [
         SolverRow(name, seconds, "-" if isinstance(est, Ridge) else est.n_iter_,
                   float(np.max(np.abs(est.coef_ - exact))), est.score(X_test, y_test))
         for name, (est, seconds) in fits.items()
     ]
+
+
+def _solvers(positive):
+    """The registry's solvers, only those supporting ``positive=True`` if asked."""
+    return [name for name, cls in SOLVERS.items() if not positive or capabilities(cls())["positive"]]
+
+
+def _reference_ridge(alpha, positive):
+    """scikit-learn's Ridge; with ``positive`` its lbfgs at a tight tol (its default
+    1e-4 leaves it visibly off the constrained optimum)."""
+    return Ridge(alpha=alpha, positive=True, tol=1e-10) if positive else Ridge(alpha=alpha)
 
 
 def _timed(fit, *args):
@@ -379,7 +397,7 @@ def format_table(rows, against="Ridge"):
     return "\n".join(lines)
 
 
-def compare_cv(X, y, n_folds=N_FOLDS, n_alphas=100, reference=True):
+def compare_cv(X, y, n_folds=N_FOLDS, n_alphas=100, reference=True, positive=False):
     """Choose alpha in ``Pipeline(StandardScaler(), ...)`` with GDRidgeCV and scikit-learn.
 
     GDRidgeCV's grid (``n_alphas`` alphas derived from the scaled data, 100 by
@@ -387,6 +405,9 @@ def compare_cv(X, y, n_folds=N_FOLDS, n_alphas=100, reference=True):
     scikit-learn ones only with ``reference``. Returns a list of :class:`CVRow`
     ``(method, cv, alpha_, best_score_, fit_seconds)``, in the order l2gd
     leave-one-out, RidgeCV leave-one-out, l2gd k-fold, GridSearchCV, RidgeCV k-fold.
+    With ``positive`` (coefficients ``>= 0``) only the k-fold rows exist (l2gd,
+    then ``GridSearchCV(Ridge(positive=True))``): leave-one-out has no closed
+    form under the constraint.
     """
     folds = KFold(n_folds, shuffle=True, random_state=0)
     kfold_cv = f"{n_folds}-fold"
@@ -395,6 +416,17 @@ def compare_cv(X, y, n_folds=N_FOLDS, n_alphas=100, reference=True):
         pipe, seconds = _timed(make_pipeline(StandardScaler(), estimator).fit, X, y)
         return pipe[-1], seconds
 
+    if positive:
+        alphas = alpha_grid(StandardScaler().fit_transform(X), n_alphas=n_alphas)
+        kfold, kfold_s = timed(GDRidgeCV(alphas=alphas, cv=folds, positive=True))
+        rows = [CVRow("l2gd GDRidgeCV", kfold_cv, kfold.alpha_, kfold.best_score_, kfold_s)]
+        if reference:
+            grid, grid_s = timed(
+                GridSearchCV(_reference_ridge(1.0, True), {"alpha": alphas}, cv=folds)
+            )
+            rows.append(CVRow("sklearn GridSearchCV(Ridge)", kfold_cv,
+                              grid.best_params_["alpha"], grid.best_score_, grid_s))
+        return rows
     loo, loo_s = timed(GDRidgeCV(alphas=n_alphas))
     alphas = loo.alphas_
     kfold, kfold_s = timed(GDRidgeCV(alphas=alphas, cv=folds))
@@ -451,6 +483,9 @@ def _parser():
     parser.add_argument("--target", help="name of the target column in --csv")
     parser.add_argument("--alpha", type=_alpha, default=1.0,
                         help="penalty (Ridge's alpha), a finite number >= 0; default 1.0")
+    parser.add_argument("--positive", action="store_true",
+                        help="constrain the coefficients to be >= 0 (Ridge(positive=True)); "
+                        "solvers without it are left out, CV is k-fold only")
     parser.add_argument(
         "--compare", action=argparse.BooleanOptionalAction, default=None,
         help="also fit scikit-learn's Ridge, RidgeCV and GridSearchCV as references "
@@ -478,27 +513,28 @@ def main(argv=None):
     except CLIError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise
-    _demo(X, y, source, args.alpha, args.compare)
+    _demo(X, y, source, args.alpha, args.compare, args.positive)
     return 0
 
 
-def _demo(X, y, source, alpha, compare_flag):
+def _demo(X, y, source, alpha, compare_flag, positive=False):
     n_samples, n_features = X.shape
     reference = (n_samples * n_features <= COMPARE_MAX_VALUES if compare_flag is None
                  else compare_flag)
     print(f"{'l2gd vs scikit-learn Ridge' if reference else 'l2gd'} on {source}: "
-          f"{n_samples} samples, {n_features} features, alpha={alpha}\n")
+          f"{n_samples} samples, {n_features} features, alpha={alpha}"
+          f"{', coefficients >= 0' if positive else ''}\n")
     if not reference:
         why = ("--no-compare" if compare_flag is False else
                f"{n_samples} x {n_features} values > {COMPARE_MAX_VALUES}")
         print(f"scikit-learn's reference fits (Ridge, RidgeCV, GridSearchCV) skipped "
               f"({why}); pass --compare to run them.\n")
-    rows = compare(X, y, alpha=alpha, reference=reference)
+    rows = compare(X, y, alpha=alpha, reference=reference, positive=positive)
     print(format_table(rows, against="Ridge" if reference else "closed_form"), flush=True)
     print("\nChoosing alpha by cross-validation in Pipeline(StandardScaler(), ...) over "
           "GDRidgeCV's default grid of 100 alphas (best_score_: minus the mean squared "
           "leave-one-out error, or the mean R^2 over folds):\n")
-    print(format_cv_table(compare_cv(X, y, reference=reference)))
+    print(format_cv_table(compare_cv(X, y, reference=reference, positive=positive)))
 
 
 if __name__ == "__main__":

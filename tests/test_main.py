@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from l2gd.__main__ import compare, load_csv, main
+from l2gd.__main__ import compare, compare_cv, load_csv, main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -298,3 +298,24 @@ def test_compare_without_reference_measures_against_the_exact_solution():
     closed, gd = rows[0], rows[1]
     assert closed.max_abs_coef_diff == 0.0 and gd.max_abs_coef_diff < 1e-6
     assert abs(closed.test_r2 - ref.score(scaler.transform(X_test), y_test)) < 1e-10
+
+
+def test_positive_demo_runs_supporting_solvers_against_ridge_positive(capsys):
+    from sklearn.datasets import load_diabetes
+    from sklearn.linear_model import Ridge
+
+    X, y = load_diabetes(return_X_y=True)
+    rows = compare(X, y, positive=True)
+    names = [r[0] for r in rows]
+    assert names == ["sklearn Ridge", "l2gd closed_form", "l2gd gd"]  # sgd has no bounds
+    scale = np.max(np.abs(Ridge(alpha=1.0).fit(X, y).coef_))
+    for name, _, _, diff, r2 in rows[1:]:
+        # lbfgs at tol=1e-10 is itself about 1e-6 relative off the constrained optimum.
+        assert diff < 1e-5 * scale and abs(r2 - rows[0][4]) < 1e-6, name
+    cv_rows = compare_cv(X, y, n_alphas=10, positive=True)
+    assert [r.method for r in cv_rows] == ["l2gd GDRidgeCV", "sklearn GridSearchCV(Ridge)"]
+    assert cv_rows[0].alpha == pytest.approx(cv_rows[1].alpha, rel=1e-12)
+    assert cv_rows[0].best_score == pytest.approx(cv_rows[1].best_score, rel=1e-6)
+    assert main(["--positive"]) == 0
+    out = capsys.readouterr().out
+    assert "coefficients >= 0" in out and "l2gd sgd" not in out
