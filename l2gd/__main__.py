@@ -19,6 +19,7 @@ import time
 from typing import NamedTuple
 
 import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.linear_model import Ridge, RidgeCV
 from sklearn.model_selection import GridSearchCV, KFold, train_test_split
 from sklearn.pipeline import make_pipeline
@@ -323,7 +324,31 @@ def check_demo_data(path, target, y):
 # ------------------------------------------------------------------------------ the fits
 
 
-def compare(X, y, alpha=1.0, random_state=0, reference=True, positive=False):
+class AugmentedLstsq(RegressorMixin, BaseEstimator):
+    """The reference for penalty factors: float64 least squares of the augmented
+    system ``[[1, X]; [0, diag(sqrt(alpha f))]] [b; w] = [y; 0]``, which needs no
+    reduction (unpenalized features are rows of zeros in the penalty block)."""
+
+    def __init__(self, alpha=1.0, penalty_factor=None):
+        self.alpha = alpha
+        self.penalty_factor = penalty_factor
+
+    def fit(self, X, y):
+        X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        f = np.ones(X.shape[1])
+        for j, value in (self.penalty_factor or {}).items():
+            f[j] = value
+        penalty = np.c_[np.zeros(len(f)), np.diag(np.sqrt(self.alpha * f))]
+        A = np.r_[np.c_[np.ones(len(X)), X], penalty]
+        sol = np.linalg.lstsq(A, np.r_[y, np.zeros(len(f))], rcond=None)[0]
+        self.intercept_, self.coef_ = sol[0], sol[1:]
+        return self
+
+    def predict(self, X):
+        return np.asarray(X) @ self.coef_ + self.intercept_
+
+
+def compare(X, y, alpha=1.0, random_state=0, reference=True, positive=False, unpenalized=()):
     """Fit every l2gd solver, then Ridge, on a standardized train split.
 
     Parameters
@@ -340,6 +365,9 @@ def compare(X, y, alpha=1.0, random_state=0, reference=True, positive=False):
     positive : bool, default=False
         Constrain the coefficients to be ``>= 0``: only the solvers that support
         it run, and the reference is ``Ridge(positive=True)`` at a tight tol.
+    unpenalized : sequence of int, default=()
+        Columns left unpenalized (``penalty_factor`` 0); the reference is then
+        :class:`AugmentedLstsq` (Ridge has no penalty factors).
 
     Returns
     -------
@@ -353,16 +381,18 @@ def compare(X, y, alpha=1.0, random_state=0, reference=True, positive=False):
     scaler = StandardScaler(copy=False).fit(X_train)
     X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
     fits = {}
+    factors = {int(j): 0.0 for j in unpenalized} or None
     for name in _solvers(positive):
         est = GDRidgeRegressor(alpha=alpha, solver=name, random_state=random_state,
-                               positive=positive)
+                               positive=positive, penalty_factor=factors)
         fits[f"l2gd {name}"] = _timed(est.fit, X_train, y_train)
     if reference:
-        fits = {"sklearn Ridge": _timed(_reference_ridge(alpha, positive).fit, X_train, y_train),
-                **fits}
-    exact = fits["sklearn Ridge" if reference else "l2gd closed_form"][0].coef_
+        ref_name, ref = ("sklearn Ridge", _reference_ridge(alpha, positive)) if not factors else (
+            "lstsq augmented", AugmentedLstsq(alpha, factors))
+        fits = {ref_name: _timed(ref.fit, X_train, y_train), **fits}
+    exact = next(iter(fits.values()))[0].coef_ if reference else fits["l2gd closed_form"][0].coef_
     return [
-        SolverRow(name, seconds, "-" if isinstance(est, Ridge) else est.n_iter_,
+        SolverRow(name, seconds, est.n_iter_ if isinstance(est, GDRidgeRegressor) else "-",
                   float(np.max(np.abs(est.coef_ - exact))), est.score(X_test, y_test))
         for name, (est, seconds) in fits.items()
     ]
@@ -397,7 +427,8 @@ def format_table(rows, against="Ridge"):
     return "\n".join(lines)
 
 
-def compare_cv(X, y, n_folds=N_FOLDS, n_alphas=100, reference=True, positive=False):
+def compare_cv(X, y, n_folds=N_FOLDS, n_alphas=100, reference=True, positive=False,
+               unpenalized=()):
     """Choose alpha in ``Pipeline(StandardScaler(), ...)`` with GDRidgeCV and scikit-learn.
 
     GDRidgeCV's grid (``n_alphas`` alphas derived from the scaled data, 100 by
@@ -407,7 +438,8 @@ def compare_cv(X, y, n_folds=N_FOLDS, n_alphas=100, reference=True, positive=Fal
     leave-one-out, RidgeCV leave-one-out, l2gd k-fold, GridSearchCV, RidgeCV k-fold.
     With ``positive`` (coefficients ``>= 0``) only the k-fold rows exist (l2gd,
     then ``GridSearchCV(Ridge(positive=True))``): leave-one-out has no closed
-    form under the constraint.
+    form under the constraint. With ``unpenalized`` columns, the same two k-fold
+    rows, against ``GridSearchCV(AugmentedLstsq)``.
     """
     folds = KFold(n_folds, shuffle=True, random_state=0)
     kfold_cv = f"{n_folds}-fold"
@@ -416,16 +448,19 @@ def compare_cv(X, y, n_folds=N_FOLDS, n_alphas=100, reference=True, positive=Fal
         pipe, seconds = _timed(make_pipeline(StandardScaler(), estimator).fit, X, y)
         return pipe[-1], seconds
 
-    if positive:
+    factors = {int(j): 0.0 for j in unpenalized} or None
+    if positive or factors:
         alphas = alpha_grid(StandardScaler().fit_transform(X), n_alphas=n_alphas)
-        kfold, kfold_s = timed(GDRidgeCV(alphas=alphas, cv=folds, positive=True))
+        kfold, kfold_s = timed(
+            GDRidgeCV(alphas=alphas, cv=folds, positive=positive, penalty_factor=factors)
+        )
         rows = [CVRow("l2gd GDRidgeCV", kfold_cv, kfold.alpha_, kfold.best_score_, kfold_s)]
         if reference:
-            grid, grid_s = timed(
-                GridSearchCV(_reference_ridge(1.0, True), {"alpha": alphas}, cv=folds)
-            )
-            rows.append(CVRow("sklearn GridSearchCV(Ridge)", kfold_cv,
-                              grid.best_params_["alpha"], grid.best_score_, grid_s))
+            ref_name, ref = ("sklearn GridSearchCV(Ridge)", _reference_ridge(1.0, True)) if (
+                not factors) else ("GridSearchCV(lstsq augm.)", AugmentedLstsq(1.0, factors))
+            grid, grid_s = timed(GridSearchCV(ref, {"alpha": alphas}, cv=folds))
+            rows.append(CVRow(ref_name, kfold_cv, grid.best_params_["alpha"], grid.best_score_,
+                              grid_s))
         return rows
     loo, loo_s = timed(GDRidgeCV(alphas=n_alphas))
     alphas = loo.alphas_
@@ -476,6 +511,18 @@ def _alpha(text):
     return value
 
 
+def _columns(text):
+    try:
+        cols = tuple(int(c) for c in text.split(",") if c.strip())
+    except ValueError:
+        cols = ()
+    if not cols or min(cols) < 0:
+        raise argparse.ArgumentTypeError(
+            f"must be comma-separated column indices >= 0, got {text!r}"
+        )
+    return cols
+
+
 def _parser():
     parser = _Parser(prog="python -m l2gd", description=__doc__,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -486,6 +533,9 @@ def _parser():
     parser.add_argument("--positive", action="store_true",
                         help="constrain the coefficients to be >= 0 (Ridge(positive=True)); "
                         "solvers without it are left out, CV is k-fold only")
+    parser.add_argument("--unpenalized", type=_columns, default=(),
+                        help="comma-separated 0-based column indices left unpenalized "
+                        "(penalty_factor 0, e.g. a treatment indicator); CV is k-fold only")
     parser.add_argument(
         "--compare", action=argparse.BooleanOptionalAction, default=None,
         help="also fit scikit-learn's Ridge, RidgeCV and GridSearchCV as references "
@@ -510,31 +560,40 @@ def main(argv=None):
 
             X, y = load_diabetes(return_X_y=True)
             source = "scikit-learn's diabetes data"
+        if args.unpenalized and max(args.unpenalized) >= X.shape[1]:
+            parser.error(f"--unpenalized names column {max(args.unpenalized)}, but the data "
+                         f"has {X.shape[1]} columns")
+        if args.unpenalized and args.positive:
+            parser.error("--unpenalized and --positive do not go together")
     except CLIError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise
-    _demo(X, y, source, args.alpha, args.compare, args.positive)
+    _demo(X, y, source, args.alpha, args.compare, args.positive, args.unpenalized)
     return 0
 
 
-def _demo(X, y, source, alpha, compare_flag, positive=False):
+def _demo(X, y, source, alpha, compare_flag, positive=False, unpenalized=()):
     n_samples, n_features = X.shape
     reference = (n_samples * n_features <= COMPARE_MAX_VALUES if compare_flag is None
                  else compare_flag)
     print(f"{'l2gd vs scikit-learn Ridge' if reference else 'l2gd'} on {source}: "
           f"{n_samples} samples, {n_features} features, alpha={alpha}"
-          f"{', coefficients >= 0' if positive else ''}\n")
+          f"{', coefficients >= 0' if positive else ''}"
+          f"{f', columns {list(unpenalized)} unpenalized' if unpenalized else ''}\n")
     if not reference:
         why = ("--no-compare" if compare_flag is False else
                f"{n_samples} x {n_features} values > {COMPARE_MAX_VALUES}")
         print(f"scikit-learn's reference fits (Ridge, RidgeCV, GridSearchCV) skipped "
               f"({why}); pass --compare to run them.\n")
-    rows = compare(X, y, alpha=alpha, reference=reference, positive=positive)
-    print(format_table(rows, against="Ridge" if reference else "closed_form"), flush=True)
+    rows = compare(X, y, alpha=alpha, reference=reference, positive=positive,
+                   unpenalized=unpenalized)
+    against = ("lstsq" if unpenalized else "Ridge") if reference else "closed_form"
+    print(format_table(rows, against=against), flush=True)
     print("\nChoosing alpha by cross-validation in Pipeline(StandardScaler(), ...) over "
           "GDRidgeCV's default grid of 100 alphas (best_score_: minus the mean squared "
           "leave-one-out error, or the mean R^2 over folds):\n")
-    print(format_cv_table(compare_cv(X, y, reference=reference, positive=positive)))
+    print(format_cv_table(compare_cv(X, y, reference=reference, positive=positive,
+                                     unpenalized=unpenalized)))
 
 
 if __name__ == "__main__":

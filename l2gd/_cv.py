@@ -41,6 +41,13 @@ from ._path import (
     row_folds,
     stats_alpha_grid,
 )
+from ._penalty import (
+    PenaltyReduction,
+    check_penalty_factor,
+    reduce_data,
+    reduce_stats,
+    scale_columns,
+)
 from ._ridge import GDRidgeRegressor, linear_predict
 from ._scaling import Rescaling
 from ._validation import ACCEPT_SPARSE, as_2d_targets, check_sample_weight
@@ -145,6 +152,14 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
         fold's statistics, by block principal pivoting), and so does the
         refit. Needs a K-fold ``cv``: ``cv=None`` and ``"gcv"`` raise a
         ``ValueError`` (their shortcuts hold for the unconstrained fit only).
+    penalty_factor : array-like of shape (n_features,) or dict, default=None
+        Per-feature penalty factors, as in :class:`GDRidgeRegressor`: every
+        candidate and the refit minimize ``... + alpha * sum_j f_j w_j**2``.
+        Positive factors work with every ``cv`` (the columns are rescaled
+        once). Zero factors (unpenalized features) are eliminated on each
+        training set, so they need a K-fold ``cv``; ``cv=None`` and ``"gcv"``
+        then raise a ``ValueError``. ``cv_results_["dof"]`` counts each
+        unpenalized feature as one degree of freedom.
     cv : int, cross-validation generator, iterable or "gcv", default=None
         ``None``: efficient leave-one-out. ``"gcv"``: generalized
         cross-validation (see above; ``scoring`` must be None and
@@ -300,6 +315,7 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
         "alphas": [Interval(Integral, 1, None, closed="left"), "array-like"],
         "fit_intercept": ["boolean"],
         "positive": ["boolean"],
+        "penalty_factor": ["array-like", dict, None],
         "cv": ["cv_object", StrOptions({"gcv"})],
         "scoring": [StrOptions(set(get_scorer_names())), callable, None],
         "solver": [StrOptions({"auto", *SOLVERS}), HasMethods(["solve"])],
@@ -319,6 +335,7 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
         *,
         fit_intercept=True,
         positive=False,
+        penalty_factor=None,
         cv=None,
         scoring=None,
         solver="auto",
@@ -334,6 +351,7 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
         self.alphas = alphas
         self.fit_intercept = fit_intercept
         self.positive = positive
+        self.penalty_factor = penalty_factor
         self.cv = cv
         self.scoring = scoring
         self.solver = solver
@@ -468,17 +486,53 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
             X64,
         )
         self._check_fit_options(y_host, Y, loo)
+        X64, penalty = self._apply_penalty(X64)
         resc = Rescaling.of(X64, Y)
         Xs, Ys = resc.data(X64, Y)
         if isinstance(self.alphas, Integral) and not isinstance(self.alphas, bool):
-            alphas = _alpha_grid(_problem(Xs, Ys, sw, self.fit_intercept), self.alphas)
+            alphas = _alpha_grid(self._full_problem(Xs, Ys, sw, penalty)[0], self.alphas)
             with np.errstate(over="ignore", under="ignore"):
                 user_alphas = alphas * resc.x_scale * resc.x_scale
         else:
             user_alphas = _check_alphas(self.alphas, positive=loo)
             with np.errstate(over="ignore", under="ignore"):
                 alphas = np.asarray(resc.alpha(user_alphas), dtype=np.float64)
-        return FoldData(Xs, Ys, sw, self.fit_intercept, X64, Y, resc), (alphas, user_alphas)
+        data = FoldData(Xs, Ys, sw, self.fit_intercept, X64, Y, resc, penalty)
+        return data, (alphas, user_alphas)
+
+    def _apply_penalty(self, X):
+        """``(X, penalty)``: positive penalty factors rescale X's columns once for
+        every fold (:func:`l2gd._penalty.scale_columns`; a dask array lazily);
+        factors with zeros are returned, to be eliminated on each fold's
+        training rows (K-fold only); ``(X, None)`` for ordinary ridge."""
+        penalty = check_penalty_factor(
+            self.penalty_factor, X.shape[1], positive=self.positive,
+            feature_names=getattr(self, "feature_names_in_", None),
+        )
+        if penalty is None:
+            return X, None
+        reduction = PenaltyReduction(penalty)
+        if reduction.has_free:
+            if self.cv is None or _is_gcv(self.cv):
+                raise ValueError(
+                    "penalty_factor with zero entries needs a K-fold cv (e.g. cv=5 or a "
+                    f"splitter) in GDRidgeCV; got cv={self.cv!r}: leave-one-out and GCV "
+                    "are computed for penalized features only. Use small positive factors "
+                    "instead of zeros for leave-one-out or GCV."
+                )
+            return X, penalty
+        if _dask.is_dask_collection(X):
+            return X * reduction.scale.astype(X.dtype), None
+        return scale_columns(X, reduction.scale), None
+
+    def _full_problem(self, X, Y, sw, penalty):
+        """The problem on all rows (for the alpha grid and the degrees of freedom),
+        with zero penalty factors eliminated, and the degrees of freedom of the
+        unpenalized features."""
+        if penalty is None:
+            return _problem(X, Y, sw, self.fit_intercept), 0
+        X, Y, fit_intercept, reduction = reduce_data(penalty, X, Y, sw, self.fit_intercept)
+        return _problem(X, Y, sw, fit_intercept), reduction.free_rank
 
     def _loo(self, data, alphas, score_params, pass_weights, y_1d):
         """Leave-one-out: ``(results, mean, std, n_splits, select_on)``."""
@@ -620,6 +674,7 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
             alpha=self.alpha_,
             fit_intercept=self.fit_intercept,
             positive=self.positive,
+            penalty_factor=self.penalty_factor,
             solver=self.solver,
             tol=self.tol,
             max_iter=self.max_iter,
@@ -643,8 +698,10 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
             raise ValueError(
                 f"GDRidgeCV on dask arrays takes no fit parameters; got {sorted(params)}."
             )
+        X_user = X
+        X, penalty = (X, None) if self.penalty_factor is None else self._apply_penalty(X)
         if _is_gcv(self.cv):
-            return self._gcv_dask(X, y, sample_weight)
+            return self._gcv_dask(X, y, sample_weight, X_user)
         scoring = {None: "r2", "r2": "r2", "neg_mean_squared_error": "mse"}.get(
             self.scoring if isinstance(self.scoring, (str, type(None))) else "", None
         )
@@ -655,8 +712,13 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
                 "'neg_mean_squared_error'."
             )
         folds, total = dask_folds(
-            X, y, sample_weight, self.cv, self.fit_intercept, scoring, self.alpha_per_target
+            X, y, sample_weight, self.cv, self.fit_intercept, scoring, self.alpha_per_target,
+            penalty,
         )
+        free_dof = 0
+        if penalty is not None:
+            total, reduction = reduce_stats(penalty, total)
+            free_dof = reduction.free_rank
         if self.alpha_per_target and total.n_targets < 2:
             raise ValueError(
                 "alpha_per_target=True needs y with at least 2 targets (columns). Set "
@@ -669,12 +731,12 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
         split_scores = fold_scores(folds, alphas, ClosedForm(), self._bound(), n_jobs=None)
         results, mean, std = _kfold_results(alphas, split_scores)
         if not self.positive:
-            results["dof"] = full_dof(_stats_problem(total), alphas, ClosedForm())
+            results["dof"] = full_dof(_stats_problem(total), alphas, ClosedForm()) + free_dof
         return self._select_and_refit(
-            results, mean, std, len(folds), X, y, sample_weight
+            results, mean, std, len(folds), X_user, y, sample_weight
         )
 
-    def _gcv_dask(self, X, y, sample_weight):
+    def _gcv_dask(self, X, y, sample_weight, X_user):
         """Generalized cross-validation on dask arrays: the statistics of all rows
         in one pass (:func:`l2gd._dask.compute_stats`), then the residual sums of
         squares and the degrees of freedom for every alpha from their Gram
@@ -693,7 +755,7 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
         path = gcv_path(_stats_problem(total), alphas, ClosedForm())
         results, mean, std, n_splits, select_on = self._gcv_results(path, alphas, Rescaling())
         return self._select_and_refit(
-            results, mean, std, n_splits, X, y, sample_weight, select_on=select_on
+            results, mean, std, n_splits, X_user, y, sample_weight, select_on=select_on
         )
 
     def _splits(self, X, Y, y_1d, split_params):
@@ -743,8 +805,8 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
         split_scores = fold_scores(folds, alphas, solver, opts, self.n_jobs)
         results, mean, std = _kfold_results(user_alphas, split_scores)
         if not self.positive:
-            problem = _problem(data.X, data.Y, sw, self.fit_intercept)
-            results["dof"] = full_dof(problem, alphas, solver)
+            problem, free_dof = self._full_problem(data.X, data.Y, sw, data.penalty)
+            results["dof"] = full_dof(problem, alphas, solver) + free_dof
         return results, mean, std, len(split_scores)
 
     def _bound(self):

@@ -28,7 +28,7 @@ the smallest alpha. This module turns paths into what cross-validation needs:
 
 import copy
 import inspect
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from numbers import Integral, Real
 
 import numpy as np
@@ -40,6 +40,7 @@ from sklearn.utils.parallel import Parallel, delayed
 from ._array_api import to_numpy
 from ._inference import design_eigenvalues, dof_from_eigenvalues, gcv_score
 from ._objective import GramProblem, RidgeProblem
+from ._penalty import check_penalty_factor, reduce_data, reduce_stats
 from ._ridge import GDRidgeRegressor
 from ._scaling import Rescaling
 from ._scores import r2_from_parts, r2_scores
@@ -207,6 +208,7 @@ def ridge_path(
     sample_weight=None,
     fit_intercept=True,
     positive=False,
+    penalty_factor=None,
     solver="auto",
     tol=None,
     max_iter=None,
@@ -237,6 +239,10 @@ def ridge_path(
         Constrain the coefficients to be ``>= 0`` (as in
         :class:`~l2gd.GDRidgeRegressor`); every alpha is then solved on its
         own, warm-started from the previous one.
+    penalty_factor : array-like of shape (n_features,), default=None
+        Per-feature penalty factors (as in :class:`~l2gd.GDRidgeRegressor`):
+        the path of ``alpha * sum_j f_j w_j**2``. The default grid is then
+        that of the reduced problem (see :mod:`l2gd._penalty`).
     solver : {"auto", "closed_form", "gd"} or Solver, default="auto"
         As in :class:`~l2gd.GDRidgeRegressor`.
     tol : float, default=None
@@ -278,6 +284,10 @@ def ridge_path(
     X, Y, sw = check_batch(X, y, sample_weight)
     if X.shape[0] == 0:
         raise ValueError("X has 0 samples; at least one is required.")
+    penalty = check_penalty_factor(penalty_factor, X.shape[1], positive=positive)
+    reduction = None
+    if penalty is not None:
+        X, Y, fit_intercept, reduction = reduce_data(penalty, X, Y, sw, fit_intercept)
     # Data near the ends of the float range: the path of the exactly rescaled
     # problem, mapped back (alphas scale by 1 / x_scale**2).
     resc = Rescaling.of(X, Y)
@@ -295,9 +305,11 @@ def ridge_path(
         problem, resc.alpha(grid), tol=tol, max_iter=max_iter, random_state=seed,
         **({"positive": True} if positive else {}),
     )
-    W, b = path.coefs, path.intercepts
-    coefs = resc.coef(W).transpose(2, 1, 0)  # (n_targets, n_features, n_alphas)
-    intercepts = resc.intercept(b).T
+    W, b = resc.coef(path.coefs), resc.intercept(path.intercepts)
+    if reduction is not None:
+        W, b = reduction.path(W, b)
+    coefs = W.transpose(2, 1, 0)  # (n_targets, n_features, n_alphas)
+    intercepts = b.T
     if np.ndim(y) == 1:
         coefs, intercepts = coefs[0], intercepts[0]
     return grid, np.ascontiguousarray(coefs), np.ascontiguousarray(intercepts)
@@ -408,6 +420,10 @@ class FoldData:
     X_user: object
     Y_user: np.ndarray
     rescaling: Rescaling
+    #: Penalty factors with zero entries (:mod:`l2gd._penalty`), eliminated on
+    #: each fold's training rows; None otherwise (positive factors are applied
+    #: to the columns of ``X`` once, for all folds).
+    penalty: object = None
 
 
 @dataclass(frozen=True)
@@ -446,11 +462,16 @@ class RowsFold:
 
     def problem(self):
         d, rows = self.data, self.train
-        return _FoldProblem(
-            d.X[rows], d.Y[rows], np.zeros(d.Y.shape[1], dtype=d.X.dtype),
-            sample_weight=_rows(d.sample_weight, rows), fit_intercept=d.fit_intercept,
+        X, Y, sw, fi = d.X[rows], d.Y[rows], _rows(d.sample_weight, rows), d.fit_intercept
+        reduction = None
+        if d.penalty is not None:
+            X, Y, fi, reduction = reduce_data(d.penalty, X, Y, sw, fi)
+        problem = _FoldProblem(
+            X, Y, np.zeros(Y.shape[1], dtype=X.dtype), sample_weight=sw, fit_intercept=fi,
             stats=self.stats,
         )
+        problem.reduction = reduction
+        return problem
 
     def score(self, path, alphas):
         d, test, sc = self.data, self.test, self.scoring
@@ -478,9 +499,16 @@ class StatsFold:
     test: RidgeStats
     scoring: str
     per_target: bool
+    #: Penalty factors with zero entries, eliminated from the training statistics.
+    penalty: object = None
 
     def problem(self):
-        return _stats_problem(self.train)
+        if self.penalty is None:
+            return _stats_problem(self.train)
+        reduced, reduction = reduce_stats(self.penalty, self.train)
+        problem = _stats_problem(reduced)
+        problem.reduction = reduction
+        return problem
 
     def score(self, path, alphas):
         err = self.test.squared_error(path.coefs, path.intercepts)  # (n_alphas, n_targets)
@@ -509,7 +537,13 @@ def fold_scores(folds, alphas, solver, opts=None, n_jobs=None):
 
 
 def _fold_score(fold, alphas, solver, opts):
-    return fold.score(solver.solve_path(fold.problem(), alphas, **opts), alphas)
+    problem = fold.problem()
+    path = solver.solve_path(problem, alphas, **opts)
+    reduction = getattr(problem, "reduction", None)
+    if reduction is not None:  # back to the coefficients of all the features
+        coefs, intercepts = reduction.path(path.coefs, path.intercepts)
+        path = replace(path, coefs=coefs, intercepts=intercepts)
+    return fold.score(path, alphas)
 
 
 def train_stats(parts, fit_intercept):
@@ -549,6 +583,7 @@ def row_folds(data, splits, solver, score_params, scoring, n_jobs=None):
     min_train = min(len(train) for train, _ in splits)
     if (
         getattr(solver, "path_uses_stats", False)
+        and data.penalty is None
         and n_features <= min_train
         and _is_partition(splits, n_samples)
     ):
@@ -562,7 +597,7 @@ def row_folds(data, splits, solver, score_params, scoring, n_jobs=None):
     ]
 
 
-def dask_folds(X, y, sample_weight, cv, fit_intercept, scoring, per_target):
+def dask_folds(X, y, sample_weight, cv, fit_intercept, scoring, per_target, penalty=None):
     """The :class:`StatsFold` of each fold of dask arrays (one pass,
     :func:`l2gd._dask.fold_stats`), and the total statistics of the training
     problem (for the alpha grid)."""
@@ -576,7 +611,7 @@ def dask_folds(X, y, sample_weight, cv, fit_intercept, scoring, per_target):
                 f"sample_weight sums to zero on the test rows of split {i}: R^2 is "
                 "undefined there. Give every test fold positive weight."
             )
-    folds = [StatsFold(tr, part, scoring, per_target) for tr, part in zip(train, parts)]
+    folds = [StatsFold(tr, part, scoring, per_target, penalty) for tr, part in zip(train, parts)]
     return folds, total if fit_intercept else total.uncentered()
 
 

@@ -21,6 +21,13 @@ from ._compat import (
 )
 from ._array_api import float_dtypes, is_numpy, namespace, to_device, to_numpy
 from ._objective import RidgeProblem
+from ._penalty import (
+    PenaltyReduction,
+    check_penalty_factor,
+    has_zero_factor,
+    reduce_data,
+    reduce_stats,
+)
 from ._scaling import Rescaling, data_scale
 from ._sources import DaskSource, warm_model
 from ._stats import RidgeStats
@@ -55,6 +62,8 @@ class _Stream:
     state: object
     n_targets: int
     fit_intercept: bool
+    #: The penalty factors of the stream (SGD's state is in their reduced units).
+    penalty: object = None
 
 
 def check_solve_result(result, n_features, n_targets, solver):
@@ -90,6 +99,21 @@ def check_solve_result(result, n_features, n_targets, solver):
 def _partial_solver(solver):
     """The streaming update of ``solver`` (its ``partial_solve``), or None."""
     return solver.partial_solve if _registry.streams(solver) else None
+
+
+def solve_penalized_stats(stats, alpha, penalty, positive=False):
+    """:func:`solve_stats` with penalty factors (None: ordinary ridge): the
+    statistics reduced (:func:`l2gd._penalty.reduce_stats`), solved, mapped back."""
+    if penalty is None:
+        return solve_stats(stats, alpha, positive=positive)
+    reduced, reduction = reduce_stats(penalty, stats)
+    return reduction.result(solve_stats(reduced, alpha, positive=positive))
+
+
+def _same_penalty(a, b):
+    if a is None or b is None:
+        return a is None and b is None
+    return a.shape == b.shape and bool(np.all(a == b))
 
 
 #: Optional fitted attributes, set from ``SolveResult.info`` when a solver reports them.
@@ -149,6 +173,17 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
         rows (for sparse, wide or Dask data); ``"sgd"`` does not support it
         (an error names the solvers that do), and ``"auto"`` picks a solver
         that does. See Notes.
+    penalty_factor : array-like of shape (n_features,) or dict, default=None
+        Per-feature factors ``f_j >= 0`` of the penalty, which becomes
+        ``alpha * sum_j f_j w_j**2`` (glmnet's ``penalty.factor``); None (or
+        all ones) is ordinary ridge. A dict ``{column: factor}`` (column
+        indices, or feature names of a DataFrame) sets some factors and leaves
+        the others at 1. ``f_j = 0`` leaves feature ``j``
+        unpenalized, like the intercept (e.g. a treatment indicator or a
+        confounder). Every solver honours it: positive factors rescale the
+        columns (sparse X stays sparse), zero factors are eliminated exactly
+        with the intercept (Frisch-Waugh-Lovell; the penalized columns are
+        then projected, which makes a sparse X dense). See Notes.
     solver : {"auto", "closed_form", "gd", "sgd"} or Solver, default="auto"
         ``"closed_form"``: exact direct solver (:class:`~l2gd.solvers.ClosedForm`).
         ``"gd"``: batch gradient descent
@@ -239,6 +274,16 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
     streams (``partial_fit``, :meth:`from_stats`). For ``"gd"``, ``tol``
     is the norm of the projected gradient relative to the gradient at zero.
 
+    **Penalty factors.** With ``penalty_factor=f`` the objective is
+    ``sum_i s_i (y_i - x_i . w - b)^2 + alpha * sum_j f_j w_j**2``. It is
+    solved as ordinary ridge with the same ``alpha`` on the columns
+    ``x_j / sqrt(f_j)`` (coefficients ``sqrt(f_j) w_j``), after projecting
+    off the unpenalized columns and the intercept where some ``f_j = 0``;
+    see :mod:`l2gd._penalty` for the reduction. Zero factors need the whole
+    data at once: they stream with ``"closed_form"`` (exact, on the
+    statistics) but not with ``"sgd"``, are not combined with
+    ``positive=True``, and on dask arrays are solved in closed form.
+
     **Streaming.** :meth:`partial_fit` treats the rows of all its calls as one
     dataset (passing the same rows twice weighs them twice, as in ``fit`` on
     the concatenation). ``"closed_form"`` streams exactly: each call merges
@@ -271,6 +316,7 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
         "alpha": [Interval(Real, 0, None, closed="left"), "array-like"],
         "fit_intercept": ["boolean"],
         "positive": ["boolean"],
+        "penalty_factor": ["array-like", dict, None],
         "solver": [StrOptions({"auto", *SOLVERS}), HasMethods(["solve"])],
         "tol": [Interval(Real, 0, None, closed="left"), None],
         "max_iter": [Interval(Integral, 1, None, closed="left"), None],
@@ -285,6 +331,7 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
         *,
         fit_intercept=True,
         positive=False,
+        penalty_factor=None,
         solver="auto",
         tol=None,
         max_iter=None,
@@ -295,6 +342,7 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
         self.positive = positive
+        self.penalty_factor = penalty_factor
         self.solver = solver
         self.tol = tol
         self.max_iter = max_iter
@@ -347,17 +395,21 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
         y = to_device(y, xp, device)
         return X, as_2d_targets(y, X.dtype, xp), check_sample_weight(sample_weight, X), y.ndim
 
-    def _warm_start_init(self, problem, scaling):
-        """The previous coefficients as a starting point (rescaled as the problem
-        is), or None: no warm start, or a fit of another shape (cold start, as
-        scikit-learn does)."""
+    def _warm_start_init(self, problem, scaling, reduction=None):
+        """The previous coefficients as a starting point (rescaled and reduced as
+        the problem is), or None: no warm start, or a fit of another shape (cold
+        start, as scikit-learn does)."""
         if not (self.warm_start and hasattr(self, "coef_")):
             return None
-        if int(np.size(self.coef_)) != problem.n_features * problem.n_targets:
+        n_features = problem.n_features if reduction is None else reduction.factor.size
+        if int(np.size(self.coef_)) != n_features * problem.n_targets:
             return None
         xp = problem.xp
         coef = to_device(self.coef_, xp, problem.device, problem.dtype)
-        return scaling.scaled_coef(xp.reshape(coef, (-1, problem.n_features)).T)
+        coef = xp.reshape(coef, (-1, n_features)).T
+        if reduction is not None:
+            coef = reduction.reduced_coef(coef)
+        return scaling.scaled_coef(coef)
 
     def _set_fitted(self, result, y_ndim, name):
         for key, attr in _INFO_ATTRIBUTES.items():
@@ -400,9 +452,14 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
             Fitted estimator.
         """
         if _dask.is_dask_collection(X):
-            return self._fit_source(DaskSource(X, y, sample_weight, self.fit_intercept))
+            return self._fit_dask(X, y, sample_weight)
         X, Y, sw, y_ndim = self._validate_fit_data(X, y, sample_weight)
         alpha = check_alpha(self.alpha, Y.shape[1], X.dtype)
+        # Penalty factors: ordinary ridge on reduced columns (l2gd._penalty).
+        fit_intercept, reduction = self.fit_intercept, None
+        penalty = self._penalty_factor(X.shape[1])
+        if penalty is not None:
+            X, Y, fit_intercept, reduction = reduce_data(penalty, X, Y, sw, fit_intercept)
         solver, name = self._solver_instance(X)
         self._check_capabilities(solver, name, X)
         # Data near the ends of the float range is solved exactly in rescaled
@@ -410,15 +467,55 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
         scaling = Rescaling.of(X, Y)
         Xs, Ys = scaling.data(X, Y)
         problem = RidgeProblem(
-            Xs, Ys, scaling.alpha(alpha), sample_weight=sw, fit_intercept=self.fit_intercept
+            Xs, Ys, scaling.alpha(alpha), sample_weight=sw, fit_intercept=fit_intercept
         )
-        result = scaling.result(self._run_solver(solver, name, problem, scaling))
+        result = scaling.result(self._run_solver(solver, name, problem, scaling, reduction))
+        if reduction is not None:
+            result = reduction.result(result)
         self._set_fitted(result, y_ndim, name)
         # The stream continues from fit's rows when the solver kept a state in
         # the user's units (SGD's state; the closed form's statistics; a
         # rescaled fit keeps neither, see Rescaling.result).
         state = result.info.get("state", result.info.get("stats"))
         self._stream = _Stream(name, state, problem.n_targets, self.fit_intercept)
+        return self
+
+    def _penalty_factor(self, n_features):
+        """The validated penalty factors (None for ordinary ridge)."""
+        return check_penalty_factor(
+            self.penalty_factor, n_features, positive=self.positive,
+            feature_names=getattr(self, "feature_names_in_", None),
+        )
+
+    def _fit_dask(self, X, y, sample_weight):
+        """Fit on dask arrays: positive penalty factors rescale X's columns lazily;
+        zero factors are eliminated from the statistics (closed form)."""
+        if self.penalty_factor is None:
+            return self._fit_source(DaskSource(X, y, sample_weight, self.fit_intercept))
+        source = DaskSource(X, y, sample_weight, self.fit_intercept)  # validates X
+        penalty = self._penalty_factor(source.n_features)
+        if penalty is None:
+            return self._fit_source(source)
+        reduction = PenaltyReduction(penalty)
+        if not reduction.has_free:
+            self._fit_source(
+                DaskSource(X * reduction.scale, y, sample_weight, self.fit_intercept)
+            )
+            self.coef_ = self.coef_ * reduction.scale
+            return self
+        solver, name = _registry.resolve(
+            self.solver, task=source.task, shape=(0, source.n_features), positive=False
+        )
+        if not isinstance(solver, ClosedForm):
+            raise ValueError(
+                "penalty_factor with zero entries on dask arrays is solved in closed form "
+                f"from the statistics; use solver='closed_form' or 'auto', got {self.solver!r}."
+            )
+        alpha = check_alpha(self.alpha, source.n_targets, source.dtype)
+        stats = source.problem(alpha, ClosedForm(method="gram")).stats
+        self._set_fitted(solve_penalized_stats(stats, alpha, penalty), source.y_ndim, name)
+        self.n_features_in_ = source.n_features
+        self.__dict__.pop("feature_names_in_", None)
         return self
 
     def _fit_source(self, source):
@@ -444,13 +541,13 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
         self.__dict__.pop("feature_names_in_", None)
         return self
 
-    def _run_solver(self, solver, name, problem, scaling):
+    def _run_solver(self, solver, name, problem, scaling, reduction=None):
         """``solver.solve(problem)`` with this estimator's tol, max_iter, seed,
         verbosity and warm start, its result checked."""
         seed = _registry.seed(self.random_state)
         result = solver.solve(
             problem,
-            init=self._warm_start_init(problem, scaling),
+            init=self._warm_start_init(problem, scaling, reduction),
             tol=self.tol,
             max_iter=self.max_iter,
             random_state=seed,
@@ -471,6 +568,14 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
 
     def _partial_fit_available(self):
         solver, name, update = self._stream_solver()
+        if update is not None and name != "closed_form" and has_zero_factor(
+            self.penalty_factor
+        ):
+            raise _NoStreamingError(
+                "penalty_factor with zero entries streams with solver='closed_form' only "
+                f"(the unpenalized features are eliminated using all rows); got {name!r}. "
+                "Use solver='closed_form', or fit."
+            )
         if update is None:
             streaming = sorted(n for n, cls in SOLVERS.items() if _partial_solver(cls()))
             raise _NoStreamingError(
@@ -537,7 +642,7 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
             self.__dict__.update(before)
             raise
 
-    def _check_stream(self, stream, name, n_targets):
+    def _check_stream(self, stream, name, n_targets, penalty=None):
         """Errors for a batch that cannot continue ``stream``."""
         if name != stream.solver:
             raise ValueError(
@@ -548,6 +653,11 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
             raise ValueError(
                 f"y has {n_targets} targets but earlier batches had {stream.n_targets}; "
                 "every partial_fit call needs the same number of targets."
+            )
+        if name != "closed_form" and not _same_penalty(penalty, stream.penalty):
+            raise ValueError(
+                "penalty_factor differs from the one the stream was started with; call fit, "
+                "or clone the estimator to start a new stream."
             )
         if self.fit_intercept != stream.fit_intercept:
             raise ValueError(
@@ -584,20 +694,12 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
                 UserWarning,
                 stacklevel=3,
             )
+        penalty = self._penalty_factor(X.shape[1])
         if not first:
-            self._check_stream(stream, name, Y.shape[1])
+            self._check_stream(stream, name, Y.shape[1], penalty)
         alpha = check_alpha(self.alpha, Y.shape[1], X.dtype)
-        seed = _registry.seed(self.random_state)
-        state, result = update(
-            None if first else stream.state,
-            X,
-            Y,
-            sw,
-            alpha=alpha,
-            fit_intercept=self.fit_intercept,
-            random_state=seed,
-            verbose=self.verbose,
-            **self._bound(),
+        state, result = self._stream_update(
+            update, None if first else stream.state, X, Y, sw, alpha, penalty, name
         )
         check_solve_result(result, X.shape[1], Y.shape[1], name)
         passes = 0 if first else self.n_iter_
@@ -605,8 +707,31 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
         self._set_fitted(result, y_ndim, name)
         self.n_iter_ = passes + 1
         self.loss_curve_ = curve + list(result.history)
-        self._stream = _Stream(name, state, Y.shape[1], self.fit_intercept)
+        self._stream = _Stream(name, state, Y.shape[1], self.fit_intercept, penalty)
         return self
+
+    def _stream_update(self, update, state, X, Y, sw, alpha, penalty, name):
+        """One streaming update; with penalty factors, the closed form re-solves its
+        (unreduced) statistics with them, SGD steps on the rescaled columns."""
+        reduction = None
+        if penalty is not None and name != "closed_form":
+            reduction = PenaltyReduction(penalty)
+            if reduction.has_free:
+                raise ValueError(
+                    "penalty_factor with zero entries streams with solver='closed_form' only "
+                    f"(the unpenalized features are eliminated using all rows); got {name!r}."
+                )
+            X = reduce_data(penalty, X, Y, sw, self.fit_intercept)[0]
+        state, result = update(
+            state, X, Y, sw, alpha=alpha, fit_intercept=self.fit_intercept,
+            random_state=_registry.seed(self.random_state), verbose=self.verbose,
+            **self._bound(),
+        )
+        if reduction is not None:
+            result = reduction.result(result)
+        elif penalty is not None:
+            result = solve_penalized_stats(state, alpha, penalty, positive=self.positive)
+        return state, result
 
     @classmethod
     def from_stats(cls, stats, **params):
@@ -667,10 +792,13 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
         if not stats.sw_sum > 0:
             raise ValueError("stats has zero total sample weight; nothing to fit.")
         alpha = check_alpha(est.alpha, stats.n_targets, stats.dtype)
-        result = solve_stats(stats, alpha, positive=est.positive)
+        penalty = est._penalty_factor(stats.n_features)
+        result = solve_penalized_stats(stats, alpha, penalty, positive=est.positive)
         est.n_features_in_ = stats.n_features
         est._set_fitted(result, 1 if stats.n_targets == 1 else 2, "closed_form")
-        est._stream = _Stream("closed_form", stats, stats.n_targets, stats.fit_intercept)
+        est._stream = _Stream(
+            "closed_form", stats, stats.n_targets, stats.fit_intercept, penalty
+        )
         return est
 
     def inference(self, X=None, y=None, sample_weight=None):

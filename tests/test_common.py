@@ -33,6 +33,14 @@ ESTIMATORS = [
     GDRidgeRegressor(positive=True, fit_intercept=False),
     GDRidgeRegressor(positive=True, solver="gd", tol=1e-12, max_iter=10_000),
     GDRidgeCV(positive=True, cv=3, alphas=[0.1, 1.0, 10.0]),
+    # penalty_factor: the checks' data sets vary n_features, so the factors are
+    # given by column index (the others stay 1). Column 0 unpenalized (it is
+    # eliminated with the intercept), or penalized twice as much.
+    GDRidgeRegressor(penalty_factor={0: 0.0}),
+    GDRidgeRegressor(penalty_factor={0: 2.0}, solver="gd", tol=1e-12, max_iter=10_000),
+    GDRidgeRegressor(penalty_factor={0: 0.0}, solver="sgd", random_state=0),
+    GDRidgeCV(penalty_factor={0: 0.0}, cv=3, alphas=[0.1, 1.0, 10.0]),
+    GDRidgeCV(penalty_factor={0: 2.0}),
 ]
 
 _STOCHASTIC_REASON = (

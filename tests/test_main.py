@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from l2gd.__main__ import compare, compare_cv, load_csv, main
+from l2gd.__main__ import CLIError, compare, compare_cv, load_csv, main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -319,3 +319,28 @@ def test_positive_demo_runs_supporting_solvers_against_ridge_positive(capsys):
     assert main(["--positive"]) == 0
     out = capsys.readouterr().out
     assert "coefficients >= 0" in out and "l2gd sgd" not in out
+
+
+def test_unpenalized_demo_matches_the_augmented_lstsq(capsys):
+    """--unpenalized: every solver against an independent float64 least-squares
+    solution of the augmented system, and k-fold CV against GridSearchCV of it."""
+    from sklearn.datasets import load_diabetes
+
+    X, y = load_diabetes(return_X_y=True)
+    rows = compare(X, y, alpha=5.0, unpenalized=(0, 2))
+    assert [r[0] for r in rows] == ["lstsq augmented", "l2gd closed_form", "l2gd gd", "l2gd sgd"]
+    closed, gd, sgd = rows[1], rows[2], rows[3]
+    assert closed.max_abs_coef_diff < 1e-10 and gd.max_abs_coef_diff < 1e-6
+    assert sgd.max_abs_coef_diff < 1e-2  # coefficients of order 10-700
+    # Unpenalized columns differ from plain Ridge: the comparison is not vacuous.
+    plain = compare(X, y, alpha=5.0)
+    assert abs(plain[0].test_r2 - rows[0].test_r2) > 1e-6
+    cv_rows = compare_cv(X, y, n_alphas=10, unpenalized=(0, 2))
+    assert cv_rows[0].alpha == pytest.approx(cv_rows[1].alpha, rel=1e-12)
+    assert cv_rows[0].best_score == pytest.approx(cv_rows[1].best_score, rel=1e-9)
+    assert main(["--unpenalized", "0,2"]) == 0
+    assert "columns [0, 2] unpenalized" in capsys.readouterr().out
+    bad_args = (["--unpenalized", "x"], ["--unpenalized", "99"], ["--unpenalized", "1", "--positive"])
+    for bad in bad_args:
+        with pytest.raises(CLIError):
+            main(bad)
