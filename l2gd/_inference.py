@@ -774,7 +774,32 @@ def _penalized_inverse(G, alpha, dtype):
     return gram_eigh_solve(G, np.eye(p), alphas, "the Gram matrix of the statistics")
 
 
-def ridge_inference(stats, coef, intercept, alpha, rss, feature_names=None):
+def _factor_inverse(G, alpha, factor, dtype):
+    """``(G + alpha diag(f))^-1`` with penalty factors ``f`` (some may be 0): the
+    eigendecomposition of the equilibrated matrix, minimum-norm below the
+    package's eigenvalue cutoff."""
+    M = G + alpha * np.diag(factor)
+    d = np.sqrt(np.clip(np.diag(M), 0.0, None))
+    d = np.where(d > 0, d, 1.0)
+    lam, Q = np.linalg.eigh(M / np.outer(d, d))
+    keep = lam > spectral_cutoff(lam, dtype)
+    return (Q[:, keep] / lam[keep]) @ Q[:, keep].T / np.outer(d, d)
+
+
+def _factor_dofs(G, alpha, factor, S, fit_intercept, dtype):
+    """``(dof, residual dof, F)`` per alpha with penalty factors, from the hat
+    matrix traces ``tr(H) = tr(F G)`` and ``tr(H^2) = tr((F G)^2)``."""
+    dof, nu, inverses = np.empty(len(alpha)), np.empty(len(alpha)), {}
+    for a in np.unique(alpha):
+        F = inverses[a] = _factor_inverse(G, float(a), factor, dtype)
+        FG = F @ G
+        tr1, tr2 = np.trace(FG), np.sum(FG * FG.T)
+        dof[alpha == a] = tr1
+        nu[alpha == a] = S - float(bool(fit_intercept)) - (2.0 * tr1 - tr2)
+    return dof, nu, inverses
+
+
+def ridge_inference(stats, coef, intercept, alpha, rss, feature_names=None, penalty=None):
     """A :class:`RidgeInference` from the statistics of the training rows.
 
     Parameters
@@ -788,14 +813,21 @@ def ridge_inference(stats, coef, intercept, alpha, rss, feature_names=None):
         Weighted residual sum of squares of the fit on those rows.
     feature_names : sequence of str, default=None
         ``x0, x1, ...`` when None.
+    penalty : ndarray of shape (n_features,), default=None
+        Penalty factors ``f`` (the penalty ``alpha * sum_j f_j w_j**2``); the
+        hat matrix is then ``X_c (G + alpha diag(f))^-1 X_c^T S``.
     """
     k, p, S, fi = stats.n_targets, stats.n_features, stats.sw_sum, stats.fit_intercept
     W = np.asarray(coef, dtype=np.float64).reshape(k, p)
     G = np.asarray(stats.xx, dtype=np.float64)
     if not (np.all(np.isfinite(G)) and np.all(np.isfinite(rss))):
         raise ValueError("The statistics or the residuals are not finite; no inference from them.")
-    L = gram_eigenvalues(G, stats.dtype)
-    dof, nu = dof_from_eigenvalues(L, alpha), residual_dof_from_eigenvalues(L, alpha, S, fi)
+    if penalty is None:
+        L = gram_eigenvalues(G, stats.dtype)
+        dof, nu = dof_from_eigenvalues(L, alpha), residual_dof_from_eigenvalues(L, alpha, S, fi)
+        inverses = {}
+    else:
+        dof, nu, inverses = _factor_dofs(G, alpha, penalty, S, fi, stats.dtype)
     if not np.all(nu > 0):
         raise ValueError(
             f"No residual degrees of freedom: total weight {S:g} <= tr(2H - H^2) at alpha="
@@ -805,8 +837,8 @@ def ridge_inference(stats, coef, intercept, alpha, rss, feature_names=None):
     sigma2 = np.asarray(rss, dtype=np.float64) / nu
     cov = np.empty((k, p, p))
     for a in np.unique(alpha):
-        F = _penalized_inverse(G, float(a), stats.dtype)
-        C = F if a == 0 else F @ G @ F
+        F = inverses[a] if a in inverses else _penalized_inverse(G, float(a), stats.dtype)
+        C = F if a == 0 and penalty is None else F @ G @ F
         cov[alpha == a] = (C + C.T) / 2.0
     cov *= sigma2[:, None, None]
     se = np.sqrt(np.clip(np.diagonal(cov, axis1=1, axis2=2), 0.0, None))

@@ -1,7 +1,7 @@
 """GDRidgeRegressor: scikit-learn's Ridge objective with pluggable solvers."""
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from numbers import Integral, Real
 
 import numpy as np
@@ -107,7 +107,8 @@ def solve_penalized_stats(stats, alpha, penalty, positive=False):
     if penalty is None:
         return solve_stats(stats, alpha, positive=positive)
     reduced, reduction = reduce_stats(penalty, stats)
-    return reduction.result(solve_stats(reduced, alpha, positive=positive))
+    result = reduction.result(solve_stats(reduced, alpha, positive=positive))
+    return replace(result, info={**result.info, "stats": stats})  # the user's statistics
 
 
 def _same_penalty(a, b):
@@ -871,8 +872,9 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
             )
         alpha = check_alpha(self.alpha, n_targets, np.float64)
         names = getattr(self, "feature_names_in_", None)
+        penalty = self._penalty_factor(stats.n_features)
         return ridge_inference(
-            stats, to_numpy(self.coef_), to_numpy(self.intercept_), alpha, rss, names
+            stats, to_numpy(self.coef_), to_numpy(self.intercept_), alpha, rss, names, penalty
         )
 
     def _inference_stats(self, X, y, sample_weight):

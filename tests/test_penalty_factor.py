@@ -338,3 +338,36 @@ def test_zeros_with_positive_is_refused_positive_factors_work():
     ref = Ridge(alpha=1.0, positive=True, solver="lbfgs", tol=1e-12).fit(X * d, Y2[:, 0])
     assert np.all(est.coef_ >= 0)
     assert rel(est.coef_, ref.coef_ * d) < 1e-5
+
+
+@pytest.mark.parametrize("factor", [MIXED, POSITIVE], ids=["zeros", "positive"])
+def test_inference_matches_the_augmented_sandwich(factor):
+    """Standard errors from the augmented design A = [1, X] and penalty
+    L = diag(0, alpha f): Cov = sigma2 (A'SA + L)^-1 A'SA (A'SA + L)^-1, with
+    sigma2 = RSS / (S - tr(2H - H^2)), H = A (A'SA + L)^-1 A'S."""
+    y, alpha = Y2[:, 0], 4.0
+    est = GDRidgeRegressor(alpha=alpha, penalty_factor=factor).fit(X, y, sample_weight=SW)
+    inf = est.inference(X, y, sample_weight=SW)
+    A = np.c_[np.ones(N), X]
+    AtSA = A.T @ (SW[:, None] * A)
+    Minv = np.linalg.inv(AtSA + np.diag(np.r_[0.0, alpha * factor]))
+    H = A @ Minv @ A.T * SW[None, :]
+    theta = Minv @ A.T @ (SW * y)
+    rss = np.sum(SW * (y - A @ theta) ** 2)
+    nu = SW.sum() - np.trace(2 * H - H @ H)
+    cov = rss / nu * Minv @ AtSA @ Minv
+    se = np.sqrt(np.diag(cov))
+    assert inf.dof == pytest.approx(np.trace(H) - 1.0, rel=1e-10)
+    assert inf.residual_dof == pytest.approx(nu, rel=1e-10)
+    np.testing.assert_allclose(inf.coef_se, se[1:], rtol=1e-9)
+    assert inf.intercept_se == pytest.approx(se[0], rel=1e-9)
+
+
+def test_streamed_inference_uses_the_stream_statistics():
+    est = GDRidgeRegressor(alpha=4.0, penalty_factor=MIXED, solver="closed_form")
+    for rows in np.array_split(np.arange(N), 3):
+        est.partial_fit(X[rows], Y2[rows, 0])
+    from_rows = GDRidgeRegressor(alpha=4.0, penalty_factor=MIXED).fit(X, Y2[:, 0])
+    np.testing.assert_allclose(
+        est.inference().coef_se, from_rows.inference(X, Y2[:, 0]).coef_se, rtol=1e-9
+    )
