@@ -523,6 +523,27 @@ def _columns(text):
     return cols
 
 
+def _labels(text):
+    labels = tuple(c.strip() for c in text.split(","))
+    if not all(labels):
+        raise argparse.ArgumentTypeError(f"must be comma-separated labels, got {text!r}")
+    return labels
+
+
+def banded(X, y, feature_groups, n_alphas=30):
+    """Banded ridge in ``Pipeline(StandardScaler(), GDRidgeCV(feature_groups=...))``
+    by leave-one-out, next to one alpha on the same grid.
+
+    Returns ``(alpha per group as a dict, best_score_, best_score_ of one alpha)``.
+    """
+    alphas = alpha_grid(StandardScaler().fit_transform(X), n_alphas=n_alphas)
+    one = make_pipeline(StandardScaler(), GDRidgeCV(alphas=alphas)).fit(X, y)[-1]
+    band = make_pipeline(StandardScaler(), GDRidgeCV(
+        alphas=alphas, feature_groups=list(feature_groups), random_state=0)).fit(X, y)[-1]
+    per_group = {str(g): float(a) for g, a in zip(band.feature_groups_, band.alpha_)}
+    return per_group, band.best_score_, one.best_score_
+
+
 def _parser():
     parser = _Parser(prog="python -m l2gd", description=__doc__,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -536,6 +557,9 @@ def _parser():
     parser.add_argument("--unpenalized", type=_columns, default=(),
                         help="comma-separated 0-based column indices left unpenalized "
                         "(penalty_factor 0, e.g. a treatment indicator); CV is k-fold only")
+    parser.add_argument("--feature-groups", type=_labels, default=None,
+                        help="comma-separated group label of each column: banded ridge, one "
+                        "alpha per group chosen by leave-one-out (GDRidgeCV(feature_groups=...))")
     parser.add_argument(
         "--compare", action=argparse.BooleanOptionalAction, default=None,
         help="also fit scikit-learn's Ridge, RidgeCV and GridSearchCV as references "
@@ -563,12 +587,20 @@ def main(argv=None):
         if args.unpenalized and max(args.unpenalized) >= X.shape[1]:
             parser.error(f"--unpenalized names column {max(args.unpenalized)}, but the data "
                          f"has {X.shape[1]} columns")
+        if args.feature_groups and len(args.feature_groups) != X.shape[1]:
+            parser.error(f"--feature-groups has {len(args.feature_groups)} labels, but the data "
+                         f"has {X.shape[1]} columns")
         if args.unpenalized and args.positive:
             parser.error("--unpenalized and --positive do not go together")
     except CLIError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise
     _demo(X, y, source, args.alpha, args.compare, args.positive, args.unpenalized)
+    if args.feature_groups:
+        per_group, score, one = banded(X, y, args.feature_groups)
+        print("\nBanded ridge (one alpha per feature group, leave-one-out): alpha_ "
+              + ", ".join(f"{g}={a:.4g}" for g, a in per_group.items())
+              + f"; best_score_ {score:.5g} (one alpha: {one:.5g})")
     return 0
 
 

@@ -41,6 +41,7 @@ from ._path import (
     row_folds,
     stats_alpha_grid,
 )
+from ._banded import fit_banded
 from ._penalty import (
     PenaltyReduction,
     check_penalty_factor,
@@ -160,6 +161,20 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
         training set, so they need a K-fold ``cv``; ``cv=None`` and ``"gcv"``
         then raise a ``ValueError``. ``cv_results_["dof"]`` counts each
         unpenalized feature as one degree of freedom.
+    feature_groups : array-like of shape (n_features,), default=None
+        Banded ridge: a group label per feature. One alpha per group (per
+        target with ``alpha_per_target=True``) is learned by the chosen ``cv``:
+        ``alpha_`` is then an array of shape (n_groups,) or (n_targets,
+        n_groups), its columns in the order of ``feature_groups_``, and the
+        objective is ``... + sum_j alpha_{g(j)} w_j**2``. The search
+        (:mod:`l2gd._banded`) scores ``n_group_candidates`` weightings of the
+        groups, each over the whole alpha grid at once; equal weights come
+        first, so ``best_score_`` is at least that of the best single alpha on
+        the same folds. Not combined with ``penalty_factor``.
+    n_group_candidates : int, default=30
+        With ``feature_groups``: the number of group weightings drawn (equal
+        weights, then random points of the simplex), before a coordinate
+        refinement around the best one (shared alpha only).
     cv : int, cross-validation generator, iterable or "gcv", default=None
         ``None``: efficient leave-one-out. ``"gcv"``: generalized
         cross-validation (see above; ``scoring`` must be None and
@@ -217,9 +232,22 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
     Attributes
     ----------
     alpha_ : float or ndarray of shape (n_targets,)
-        Chosen alpha (one per target with ``alpha_per_target``).
+        Chosen alpha (one per target with ``alpha_per_target``). With
+        ``feature_groups``: the penalty of each group, shape (n_groups,) or
+        (n_targets, n_groups).
     best_score_ : float or ndarray of shape (n_targets,)
         Mean cross-validated score of ``alpha_``.
+    feature_groups_ : ndarray of shape (n_groups,)
+        With ``feature_groups``: the distinct group labels, the order of the
+        columns of ``alpha_``.
+    group_weights_ : ndarray of shape (n_candidates, n_groups)
+        With ``feature_groups``: the group weightings scored (rows sum to 1;
+        a weighting ``gamma`` with the grid's alpha gives the group penalties
+        ``alpha / (n_groups * gamma)``); ``cv_results_``, ``alphas_`` and
+        ``best_index_`` are those of the best one (best on average over the
+        targets with ``alpha_per_target``).
+    group_scores_ : ndarray of shape (n_candidates,) or (n_candidates, n_targets)
+        With ``feature_groups``: the best score of each weighting.
     best_index_ : int or ndarray of shape (n_targets,)
         Index of ``alpha_`` in ``alphas_``.
     alphas_ : ndarray of shape (n_alphas,)
@@ -316,6 +344,8 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
         "fit_intercept": ["boolean"],
         "positive": ["boolean"],
         "penalty_factor": ["array-like", dict, None],
+        "feature_groups": ["array-like", None],
+        "n_group_candidates": [Interval(Integral, 1, None, closed="left")],
         "cv": ["cv_object", StrOptions({"gcv"})],
         "scoring": [StrOptions(set(get_scorer_names())), callable, None],
         "solver": [StrOptions({"auto", *SOLVERS}), HasMethods(["solve"])],
@@ -336,6 +366,8 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
         fit_intercept=True,
         positive=False,
         penalty_factor=None,
+        feature_groups=None,
+        n_group_candidates=30,
         cv=None,
         scoring=None,
         solver="auto",
@@ -352,6 +384,8 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
         self.fit_intercept = fit_intercept
         self.positive = positive
         self.penalty_factor = penalty_factor
+        self.feature_groups = feature_groups
+        self.n_group_candidates = n_group_candidates
         self.cv = cv
         self.scoring = scoring
         self.solver = solver
@@ -432,6 +466,13 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
         self : GDRidgeCV
             Fitted estimator.
         """
+        if self.feature_groups is not None:
+            return fit_banded(self, X, y, sample_weight, params)
+        return self._fit_alphas(X, y, sample_weight, params)
+
+    def _fit_alphas(self, X, y, sample_weight, params):
+        """``fit`` for one alpha per target (or shared): the alpha grid scored by
+        cross-validation, then the refit."""
         if _dask.is_dask_collection(X):
             return self._fit_dask(X, y, sample_weight, params)
         score_params, split_params = self._route(sample_weight, params)

@@ -344,3 +344,22 @@ def test_unpenalized_demo_matches_the_augmented_lstsq(capsys):
     for bad in bad_args:
         with pytest.raises(CLIError):
             main(bad)
+
+
+def test_feature_groups_demo_is_banded_ridge(capsys):
+    """--feature-groups: the per-group alphas of GDRidgeCV(feature_groups), whose
+    leave-one-out score is at least the single alpha's (equal weights are a candidate)."""
+    from sklearn.datasets import load_diabetes
+
+    from l2gd.__main__ import banded
+
+    X, y = load_diabetes(return_X_y=True)
+    labels = ("a", "a", "b", "b", "b", "c", "c", "c", "c", "c")
+    per_group, score, one = banded(X, y, labels, n_alphas=10)
+    assert sorted(per_group) == ["a", "b", "c"]
+    assert score >= one
+    assert len(set(per_group.values())) == 3  # the groups got different penalties
+    assert main(["--feature-groups", ",".join(labels), "--no-compare"]) == 0
+    assert "Banded ridge" in capsys.readouterr().out
+    with pytest.raises(CLIError):
+        main(["--feature-groups", "a,b"])
