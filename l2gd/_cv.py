@@ -8,6 +8,7 @@ path by ``solver.solve_path``), chooses alpha and refits on all rows with
 """
 
 import warnings
+from dataclasses import replace
 from numbers import Integral, Real
 
 import numpy as np
@@ -42,6 +43,7 @@ from ._path import (
     stats_alpha_grid,
 )
 from ._banded import fit_banded
+from ._inference import gcv_score
 from ._penalty import (
     PenaltyReduction,
     check_penalty_factor,
@@ -158,9 +160,10 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
         candidate and the refit minimize ``... + alpha * sum_j f_j w_j**2``.
         Positive factors work with every ``cv`` (the columns are rescaled
         once). Zero factors (unpenalized features) are eliminated on each
-        training set, so they need a K-fold ``cv``; ``cv=None`` and ``"gcv"``
-        then raise a ``ValueError``. ``cv_results_["dof"]`` counts each
-        unpenalized feature as one degree of freedom.
+        training set (K-fold) or on all rows (``"gcv"``); ``cv=None``
+        (leave-one-out) then raises a ``ValueError``. ``cv_results_["dof"]``
+        and the GCV criterion count each unpenalized feature as one degree of
+        freedom.
     feature_groups : array-like of shape (n_features,), default=None
         Banded ridge: a group label per feature. One alpha per group (per
         target with ``alpha_per_target=True``) is learned by the chosen ``cv``:
@@ -554,12 +557,12 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
             return X, None
         reduction = PenaltyReduction(penalty)
         if reduction.has_free:
-            if self.cv is None or _is_gcv(self.cv):
+            if self.cv is None:
                 raise ValueError(
-                    "penalty_factor with zero entries needs a K-fold cv (e.g. cv=5 or a "
-                    f"splitter) in GDRidgeCV; got cv={self.cv!r}: leave-one-out and GCV "
-                    "are computed for penalized features only. Use small positive factors "
-                    "instead of zeros for leave-one-out or GCV."
+                    "penalty_factor with zero entries needs cv='gcv' or a K-fold cv (e.g. "
+                    "cv=5) in GDRidgeCV; leave-one-out (cv=None) is computed for penalized "
+                    "features only. Use small positive factors instead of zeros for "
+                    "leave-one-out."
                 )
             return X, penalty
         if _dask.is_dask_collection(X):
@@ -604,9 +607,10 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
         """Generalized cross-validation in memory: ``(results, mean, std, n_splits,
         select_on)``, from the decomposition leave-one-out uses."""
         alphas, user_alphas = alphas
-        problem = _problem(data.X, data.Y, data.sample_weight, self.fit_intercept)
+        problem, free_dof = self._full_problem(data.X, data.Y, data.sample_weight, data.penalty)
         solver, _ = _resolve_solver(self.solver, data.X_user)
-        return self._gcv_results(gcv_path(problem, alphas, solver), user_alphas, data.rescaling)
+        path = _count_free(gcv_path(problem, alphas, solver), free_dof)
+        return self._gcv_results(path, user_alphas, data.rescaling)
 
     def _gcv_results(self, path, user_alphas, rescaling):
         """``cv_results_`` of a :class:`~l2gd._path.GCVPath`: the scores are minus
@@ -742,7 +746,7 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
         X_user = X
         X, penalty = (X, None) if self.penalty_factor is None else self._apply_penalty(X)
         if _is_gcv(self.cv):
-            return self._gcv_dask(X, y, sample_weight, X_user)
+            return self._gcv_dask(X, y, sample_weight, X_user, penalty)
         scoring = {None: "r2", "r2": "r2", "neg_mean_squared_error": "mse"}.get(
             self.scoring if isinstance(self.scoring, (str, type(None))) else "", None
         )
@@ -777,13 +781,17 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
             results, mean, std, len(folds), X_user, y, sample_weight
         )
 
-    def _gcv_dask(self, X, y, sample_weight, X_user):
+    def _gcv_dask(self, X, y, sample_weight, X_user, penalty=None):
         """Generalized cross-validation on dask arrays: the statistics of all rows
         in one pass (:func:`l2gd._dask.compute_stats`), then the residual sums of
         squares and the degrees of freedom for every alpha from their Gram
         matrix (:func:`~l2gd._path.gcv_path`)."""
         self._check_gcv_options()
         total = _dask.compute_stats(X, y, sample_weight, fit_intercept=self.fit_intercept)
+        free_dof = 0
+        if penalty is not None:
+            total, reduction = reduce_stats(penalty, total)
+            free_dof = reduction.free_rank
         if self.alpha_per_target and total.n_targets < 2:
             raise ValueError(
                 "alpha_per_target=True needs y with at least 2 targets (columns). Set "
@@ -793,7 +801,7 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
             alphas = stats_alpha_grid(total, self.alphas)
         else:
             alphas = _check_alphas(self.alphas, positive=False)
-        path = gcv_path(_stats_problem(total), alphas, ClosedForm())
+        path = _count_free(gcv_path(_stats_problem(total), alphas, ClosedForm()), free_dof)
         results, mean, std, n_splits, select_on = self._gcv_results(path, alphas, Rescaling())
         return self._select_and_refit(
             results, mean, std, n_splits, X_user, y, sample_weight, select_on=select_on
@@ -889,6 +897,16 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
         tags.non_deterministic = bool(getattr(solver, "stochastic", False))
         tags.target_tags.multi_output = True
         return tags
+
+
+def _count_free(path, free_dof):
+    """A :class:`~l2gd._path.GCVPath` of the problem reduced by zero penalty factors,
+    with each unpenalized feature counted as one degree of freedom (the criterion
+    recomputed from the same residuals)."""
+    if not free_dof:
+        return path
+    dof = path.dof + free_dof
+    return replace(path, dof=dof, gcv=gcv_score(path.rss, dof, path.sw_sum))
 
 
 def _check_test_weights(weights, splits):

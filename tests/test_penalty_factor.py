@@ -259,10 +259,29 @@ def test_loo_and_gcv_with_positive_factors(cv):
         assert est.best_score_ == pytest.approx(-np.mean(errors), rel=1e-9)
 
 
-@pytest.mark.parametrize("cv", [None, "gcv"])
-def test_zero_factors_need_kfold_in_cv(cv):
-    with pytest.raises(ValueError, match="penalty_factor with zero entries needs a K-fold cv"):
-        GDRidgeCV(cv=cv, penalty_factor=MIXED).fit(X, Y2[:, 0])
+def test_zero_factors_refuse_leave_one_out():
+    with pytest.raises(ValueError, match="penalty_factor with zero entries needs cv='gcv' or"):
+        GDRidgeCV(cv=None, penalty_factor=MIXED).fit(X, Y2[:, 0])
+
+
+@pytest.mark.parametrize("dask", [False, True])
+def test_gcv_with_zero_factors_matches_the_hat_matrix(dask):
+    """MASS's GCV, RSS / (S - df)^2 with df = tr(H) minus the intercept's 1, from
+    the augmented hat matrix H = A (A'SA + L)^-1 A'S (unpenalized features count 1)."""
+    y, alphas = Y2[:, 0], np.array([0.3, 3.0, 30.0])
+    Xf, yf, sf = (da.from_array(a, chunks=40) for a in (X, y, SW)) if dask else (X, y, SW)
+    est = GDRidgeCV(alphas=alphas, cv="gcv", penalty_factor=MIXED).fit(Xf, yf, sample_weight=sf)
+    A = np.c_[np.ones(N), X]
+    AtSA = A.T @ (SW[:, None] * A)
+    expected = {}
+    for a in alphas:
+        H = A @ np.linalg.inv(AtSA + np.diag(np.r_[0.0, a * MIXED])) @ A.T * SW[None, :]
+        rss = np.sum(SW * (y - H @ y) ** 2)
+        expected[a] = (rss / (SW.sum() - (np.trace(H) - 1.0)) ** 2, np.trace(H) - 1.0)
+    got = dict(zip(est.cv_results_["alphas"], zip(est.cv_results_["gcv"], est.cv_results_["dof"])))
+    for a in alphas:
+        assert got[a][0] == pytest.approx(expected[a][0], rel=1e-9)
+        assert got[a][1] == pytest.approx(expected[a][1], rel=1e-9)
 
 
 @pytest.mark.parametrize("factor", [MIXED, POSITIVE], ids=["zeros", "positive"])
