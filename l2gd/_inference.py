@@ -275,7 +275,7 @@ def _check_values(value, name, *, positive=False):
 # ---------------------------------------------------------------------------
 # Public: degrees of freedom
 # ---------------------------------------------------------------------------
-def effective_dof(X, alpha, sample_weight=None, fit_intercept=True):
+def effective_dof(X, alpha, sample_weight=None, fit_intercept=True, penalty_factor=None):
     """Effective degrees of freedom of ridge regression at ``alpha``.
 
     ``df(alpha) = tr(X_c (X_c^T S X_c + alpha I)^-1 X_c^T S) = sum_i L_i /
@@ -298,6 +298,10 @@ def effective_dof(X, alpha, sample_weight=None, fit_intercept=True):
         Non-negative weights (None with a RidgeStats).
     fit_intercept : bool, default=True
         Center X (ignored with a RidgeStats, which knows).
+    penalty_factor : array-like of shape (n_features,) or dict, default=None
+        Per-feature penalty factors (as in :class:`~l2gd.GDRidgeRegressor`):
+        the trace of ``X_c (X_c^T S X_c + alpha diag(f))^-1 X_c^T S``, where
+        each unpenalized feature (``f_j = 0``) counts one.
 
     Returns
     -------
@@ -319,9 +323,33 @@ def effective_dof(X, alpha, sample_weight=None, fit_intercept=True):
     array([3.906, 1.229])
     """
     a = _check_values(alpha, "alpha")
+    X, sample_weight, fit_intercept, free = _reduced_design(
+        X, sample_weight, fit_intercept, penalty_factor
+    )
     L = design_eigenvalues(X, sample_weight, fit_intercept)
-    df = dof_from_eigenvalues(L, a.ravel()).reshape(a.shape)
+    df = dof_from_eigenvalues(L, a.ravel()).reshape(a.shape) + free
     return float(df) if df.ndim == 0 else df
+
+
+def _reduced_design(X, sample_weight, fit_intercept, penalty_factor):
+    """``(X, sample_weight, fit_intercept, free_dof)`` of the ordinary ridge problem
+    that ``penalty_factor`` reduces to (:mod:`l2gd._penalty`); unchanged without it."""
+    from ._penalty import check_penalty_factor, reduce_data, reduce_stats
+
+    if penalty_factor is None:
+        return X, sample_weight, fit_intercept, 0
+    n_features = X.n_features if isinstance(X, RidgeStats) else np.shape(X)[1]
+    penalty = check_penalty_factor(penalty_factor, n_features)
+    if penalty is None:
+        return X, sample_weight, fit_intercept, 0
+    if isinstance(X, RidgeStats):
+        stats, reduction = reduce_stats(penalty, X)
+        return stats, sample_weight, fit_intercept, reduction.free_rank
+    X, _, sw = check_batch(X, np.zeros(np.shape(X)[0]), sample_weight)
+    X, _, fit_intercept, reduction = reduce_data(
+        penalty, X, np.zeros((X.shape[0], 1), dtype=X.dtype), sw, bool(fit_intercept)
+    )
+    return X, sw, fit_intercept, reduction.free_rank
 
 
 def _alpha_at(L, target):

@@ -456,35 +456,52 @@ class RegularizationPathDisplay:
         if feature_names is None and hasattr(X, "columns"):
             feature_names = list(X.columns)
         params = estimator.get_params(deep=False)
+        if params["positive"] and x_axis == "dof":
+            raise ValueError(
+                "x_axis='dof' needs a linear smoother; with positive=True the effective "
+                "degrees of freedom are not defined. Use x_axis='alpha'."
+            )
+        penalty, mark = _path_penalty(estimator, params, target, n_targets)
         grid, coefs, _ = ridge_path(
             X, y, alphas=alphas, sample_weight=sample_weight,
-            fit_intercept=params["fit_intercept"], solver=params["solver"],
+            fit_intercept=params["fit_intercept"], positive=params["positive"],
+            penalty_factor=penalty, solver=params["solver"],
             tol=params["tol"], max_iter=params["max_iter"],
             random_state=params["random_state"],
         )
         if coefs.ndim == 3:
             coefs = coefs[target]
-        mark = getattr(estimator, "alpha_", None) if isinstance(estimator, GDRidgeCV) else (
-            params["alpha"]
-        )
-        if mark is not None and np.ndim(mark) == 1:
-            mark = mark[target] if len(mark) == n_targets else None
-        mark = None if mark is None else float(mark)
         dof = mark_dof = None
         if x_axis == "dof":
-            dof = effective_dof(
-                X, grid, sample_weight=sample_weight, fit_intercept=params["fit_intercept"]
-            )
+            dof_kw = dict(sample_weight=sample_weight, fit_intercept=params["fit_intercept"],
+                          penalty_factor=penalty)
+            dof = effective_dof(X, grid, **dof_kw)
             if mark is not None:
-                mark_dof = float(effective_dof(
-                    X, mark, sample_weight=sample_weight,
-                    fit_intercept=params["fit_intercept"],
-                ))
+                mark_dof = float(effective_dof(X, mark, **dof_kw))
         disp = cls(
             alphas=grid, coefs=coefs, dof=dof, feature_names=feature_names, alpha=mark,
             alpha_dof=mark_dof, estimator_name=_name(estimator),
         )
         return disp.plot(ax=ax, x_axis=x_axis, legend=legend, line_kw=line_kw)
+
+
+def _path_penalty(estimator, params, target, n_targets):
+    """``(penalty_factor, alpha to mark)`` of the path through ``estimator``'s fit:
+    its own penalty factors and alpha; for banded ridge (``feature_groups``) the
+    group penalties relative to their geometric mean, which is the alpha marked."""
+    mark = getattr(estimator, "alpha_", None) if isinstance(estimator, GDRidgeCV) else (
+        params["alpha"]
+    )
+    penalty = params.get("penalty_factor")
+    if params.get("feature_groups") is not None and mark is not None:
+        groups = np.atleast_2d(np.asarray(mark, dtype=np.float64))
+        groups = groups[target] if groups.shape[0] == n_targets else groups[0]
+        index = np.unique(np.asarray(params["feature_groups"]), return_inverse=True)[1]
+        mark = float(np.exp(np.mean(np.log(groups))))
+        return groups[index] / mark, mark
+    if mark is not None and np.ndim(mark) == 1:
+        mark = mark[target] if len(mark) == n_targets else None
+    return penalty, None if mark is None else float(mark)
 
 
 # ---------------------------------------------------------------------------

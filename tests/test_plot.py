@@ -445,3 +445,42 @@ def test_readme_figure_script_writes_the_pictures(tmp_path):
         png = tmp_path / f"{name}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert str(png) in out.stdout
+
+
+def test_path_follows_the_estimators_penalty_structure():
+    """The path of a model with positive=True, penalty_factor or feature_groups is that
+    model's, not plain ridge's (it passed through its own fit); dof counts
+    unpenalized features."""
+    from l2gd import effective_dof
+
+    X, y = _data(p=4)
+    alphas = np.logspace(-2, 3, 6)
+    f = np.array([0.0, 1.0, 4.0, 0.5])
+    est = GDRidgeRegressor(alpha=10.0, penalty_factor=f)
+    disp = RegularizationPathDisplay.from_estimator(est, X, y, alphas=alphas)
+    fitted = est.fit(X, y)
+    ref = np.array([GDRidgeRegressor(alpha=a, penalty_factor=f).fit(X, y).coef_ for a in alphas])
+    for j, line in enumerate(disp.lines_):
+        x, c = _xy_sorted(line)
+        np.testing.assert_allclose(c, ref[:, j], rtol=1e-8, atol=1e-10)
+    dof_disp = RegularizationPathDisplay.from_estimator(est, X, y, alphas=alphas, x_axis="dof")
+    x, _ = _xy_sorted(dof_disp.lines_[0])
+    assert x.min() > 1.0 - 1e-6  # the unpenalized feature always counts 1
+    np.testing.assert_allclose(np.sort(x), np.sort(effective_dof(X, alphas, penalty_factor=f)))
+    pos = RegularizationPathDisplay.from_estimator(
+        GDRidgeRegressor(positive=True), X, y, alphas=alphas
+    )
+    assert all(np.all(_xy_sorted(line)[1] >= 0) for line in pos.lines_)
+    with pytest.raises(ValueError, match="positive=True"):
+        RegularizationPathDisplay.from_estimator(
+            GDRidgeRegressor(positive=True), X, y, alphas=alphas, x_axis="dof"
+        )
+    groups = [0, 0, 1, 1]
+    band = GDRidgeCV(alphas=alphas, feature_groups=groups, random_state=0).fit(X, y)
+    bdisp = RegularizationPathDisplay.from_estimator(band, X, y, alphas=[band.alpha_.min(),
+                                                                        band.alpha_.max()])
+    mark = float(bdisp.alpha_line_.get_xdata()[0])
+    through = RegularizationPathDisplay.from_estimator(band, X, y, alphas=[mark])
+    coefs = np.array([line.get_ydata()[0] for line in through.lines_])
+    np.testing.assert_allclose(coefs, band.coef_, rtol=1e-8, atol=1e-10)
+    assert fitted.coef_.shape == (4,)
