@@ -490,21 +490,18 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
         )
 
     def _fit_dask(self, X, y, sample_weight):
-        """Fit on dask arrays: positive penalty factors rescale X's columns lazily;
-        zero factors are eliminated from the statistics (closed form)."""
-        if self.penalty_factor is None:
-            return self._fit_source(DaskSource(X, y, sample_weight, self.fit_intercept))
+        """Fit on dask arrays: positive penalty factors rescale X's columns lazily
+        (a stream's ``partial_fit`` rescales each chunk itself); zero factors are
+        eliminated from the statistics (closed form)."""
         source = DaskSource(X, y, sample_weight, self.fit_intercept)  # validates X
-        penalty = self._penalty_factor(source.n_features)
+        penalty = None if self.penalty_factor is None else self._penalty_factor(
+            source.n_features
+        )
         if penalty is None:
             return self._fit_source(source)
         reduction = PenaltyReduction(penalty)
         if not reduction.has_free:
-            self._fit_source(
-                DaskSource(X * reduction.scale, y, sample_weight, self.fit_intercept)
-            )
-            self.coef_ = self.coef_ * reduction.scale
-            return self
+            return self._fit_source(source, reduction)
         solver, name = _registry.resolve(
             self.solver, task=source.task, shape=(0, source.n_features), positive=False
         )
@@ -520,9 +517,11 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
         self.__dict__.pop("feature_names_in_", None)
         return self
 
-    def _fit_source(self, source):
+    def _fit_source(self, source, reduction=None):
         """Fit on a data source without rows in memory (:mod:`l2gd._sources`): the
-        problem the solver needs from it, or its stream for stochastic solvers."""
+        problem the solver needs from it, or its stream for stochastic solvers
+        (whose ``partial_fit`` applies the penalty factors itself). ``reduction``:
+        positive penalty factors, applied to the problem's columns."""
         solver, name = _registry.resolve(
             self.solver, task=source.task, shape=(0, source.n_features), positive=self.positive
         )
@@ -537,8 +536,14 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
             vars(self).update(vars(model))
             return self
         alpha = check_alpha(self.alpha, source.n_targets, source.dtype)
+        if reduction is not None:
+            scaled = source.X * reduction.scale.astype(source.X.dtype)
+            source = DaskSource(scaled, source.Y, source.sample_weight, source.fit_intercept)
         problem = source.problem(alpha, solver)
-        self._set_fitted(self._run_solver(solver, name, problem, Rescaling()), source.y_ndim, name)
+        result = self._run_solver(solver, name, problem, Rescaling(), reduction)
+        if reduction is not None:
+            result = reduction.result(result)
+        self._set_fitted(result, source.y_ndim, name)
         self.n_features_in_ = source.n_features
         self.__dict__.pop("feature_names_in_", None)
         return self

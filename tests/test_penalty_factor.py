@@ -390,3 +390,17 @@ def test_streamed_inference_uses_the_stream_statistics():
     np.testing.assert_allclose(
         est.inference().coef_se, from_rows.inference(X, Y2[:, 0]).coef_se, rtol=1e-9
     )
+
+
+@pytest.mark.parametrize("solver", [SGD(), SGD(early_stopping=True), "gd"], ids=str)
+def test_dask_positive_factors_equal_the_rescaled_columns(solver):
+    """On dask arrays, positive factors (whether the solver streams partial_fit over
+    chunks, or solves a problem) give exactly the fit on the rescaled columns."""
+    d = 1.0 / np.sqrt(POSITIVE)
+    Xd, yd = da.from_array(X, chunks=40), da.from_array(Y2[:, 0], chunks=40)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = GDRidgeRegressor(alpha=3.0, penalty_factor=POSITIVE, solver=solver,
+                               random_state=0).fit(Xd, yd)
+        ref = GDRidgeRegressor(alpha=3.0, solver=solver, random_state=0).fit(Xd * d, yd)
+    np.testing.assert_allclose(est.coef_, ref.coef_ * d, rtol=1e-10, atol=1e-14)
