@@ -404,3 +404,19 @@ def test_dask_positive_factors_equal_the_rescaled_columns(solver):
                                random_state=0).fit(Xd, yd)
         ref = GDRidgeRegressor(alpha=3.0, solver=solver, random_state=0).fit(Xd * d, yd)
     np.testing.assert_allclose(est.coef_, ref.coef_ * d, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("factor", [MIXED, POSITIVE], ids=["zeros", "positive"])
+def test_effective_dof_is_the_hat_matrix_trace(factor):
+    from l2gd import effective_dof
+
+    A = np.c_[np.ones(N), X]
+    alphas = np.array([0.0, 1.0, 100.0])
+    for stats_input in (False, True):
+        data = RidgeStats.from_batch(X, Y2[:, 0], SW) if stats_input else X
+        kw = {} if stats_input else {"sample_weight": SW}
+        got = effective_dof(data, alphas, penalty_factor=factor, **kw)
+        for a, g in zip(alphas, got):
+            M = A.T @ (SW[:, None] * A) + np.diag(np.r_[0.0, a * factor])
+            H = A @ np.linalg.solve(M, A.T * SW[None, :])
+            assert g == pytest.approx(np.trace(H) - 1.0, rel=1e-10)
