@@ -160,10 +160,9 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
         candidate and the refit minimize ``... + alpha * sum_j f_j w_j**2``.
         Positive factors work with every ``cv`` (the columns are rescaled
         once). Zero factors (unpenalized features) are eliminated on each
-        training set (K-fold) or on all rows (``"gcv"``); ``cv=None``
-        (leave-one-out) then raises a ``ValueError``. ``cv_results_["dof"]``
-        and the GCV criterion count each unpenalized feature as one degree of
-        freedom.
+        training set (K-fold) or on all rows (leave-one-out and ``"gcv"``,
+        whose leverages and degrees of freedom then include theirs: each
+        unpenalized feature counts one).
     feature_groups : array-like of shape (n_features,), default=None
         Banded ridge: a group label per feature. One alpha per group (per
         target with ``alpha_per_target=True``) is learned by the chosen ``cv``:
@@ -557,32 +556,27 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
             return X, None
         reduction = PenaltyReduction(penalty)
         if reduction.has_free:
-            if self.cv is None:
-                raise ValueError(
-                    "penalty_factor with zero entries needs cv='gcv' or a K-fold cv (e.g. "
-                    "cv=5) in GDRidgeCV; leave-one-out (cv=None) is computed for penalized "
-                    "features only. Use small positive factors instead of zeros for "
-                    "leave-one-out."
-                )
             return X, penalty
         if _dask.is_dask_collection(X):
             return X * reduction.scale.astype(X.dtype), None
         return scale_columns(X, reduction.scale), None
 
     def _full_problem(self, X, Y, sw, penalty):
-        """The problem on all rows (for the alpha grid and the degrees of freedom),
-        with zero penalty factors eliminated, and the degrees of freedom of the
-        unpenalized features."""
+        """The problem on all rows (for the alpha grid, leave-one-out, GCV and the
+        degrees of freedom), with zero penalty factors eliminated, and the
+        :class:`~l2gd._penalty.PenaltyReduction` (None without)."""
         if penalty is None:
-            return _problem(X, Y, sw, self.fit_intercept), 0
+            return _problem(X, Y, sw, self.fit_intercept), None
         X, Y, fit_intercept, reduction = reduce_data(penalty, X, Y, sw, self.fit_intercept)
-        return _problem(X, Y, sw, fit_intercept), reduction.free_rank
+        return _problem(X, Y, sw, fit_intercept), reduction
 
     def _loo(self, data, alphas, score_params, pass_weights, y_1d):
         """Leave-one-out: ``(results, mean, std, n_splits, select_on)``."""
         alphas, user_alphas = alphas
         sw, resc = data.sample_weight, data.rescaling
-        problem = _problem(data.X, data.Y, sw, self.fit_intercept)
+        problem, reduction = self._full_problem(data.X, data.Y, sw, data.penalty)
+        if reduction is not None:  # unreduced targets, eliminated block's leverage and dof
+            reduction = (data.Y, reduction.free_leverage, reduction.free_rank)
         scorer = None if self.scoring is None else self._get_scorer()
         if pass_weights and scorer is not None and _accepts_sample_weight(scorer):
             score_params = {**score_params, "sample_weight": sw}
@@ -590,7 +584,7 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
         y_user = data.Y_user[:, 0] if y_1d else data.Y_user  # float64, the user's shape
         scores = loo_scores(
             problem, alphas, scorer, score_params, y_user, self.alpha_per_target,
-            self.store_cv_results, resc, solver,
+            self.store_cv_results, resc, solver, reduction,
         )
         mean, std, preds = scores.mean, scores.std, scores.predictions
         _check_no_nan([mean], user_alphas, loo=True)
@@ -607,9 +601,9 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
         """Generalized cross-validation in memory: ``(results, mean, std, n_splits,
         select_on)``, from the decomposition leave-one-out uses."""
         alphas, user_alphas = alphas
-        problem, free_dof = self._full_problem(data.X, data.Y, data.sample_weight, data.penalty)
+        problem, reduction = self._full_problem(data.X, data.Y, data.sample_weight, data.penalty)
         solver, _ = _resolve_solver(self.solver, data.X_user)
-        path = _count_free(gcv_path(problem, alphas, solver), free_dof)
+        path = _count_free(gcv_path(problem, alphas, solver), _free_dof(reduction))
         return self._gcv_results(path, user_alphas, data.rescaling)
 
     def _gcv_results(self, path, user_alphas, rescaling):
@@ -854,8 +848,8 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
         split_scores = fold_scores(folds, alphas, solver, opts, self.n_jobs)
         results, mean, std = _kfold_results(user_alphas, split_scores)
         if not self.positive:
-            problem, free_dof = self._full_problem(data.X, data.Y, sw, data.penalty)
-            results["dof"] = full_dof(problem, alphas, solver) + free_dof
+            problem, reduction = self._full_problem(data.X, data.Y, sw, data.penalty)
+            results["dof"] = full_dof(problem, alphas, solver) + _free_dof(reduction)
         return results, mean, std, len(split_scores)
 
     def _bound(self):
@@ -897,6 +891,11 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
         tags.non_deterministic = bool(getattr(solver, "stochastic", False))
         tags.target_tags.multi_output = True
         return tags
+
+
+def _free_dof(reduction):
+    """Degrees of freedom of the unpenalized features eliminated by ``reduction``."""
+    return 0 if reduction is None else reduction.free_rank
 
 
 def _count_free(path, free_dof):

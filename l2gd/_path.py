@@ -632,11 +632,16 @@ class LeaveOneOut:
     orthogonal factorization per alpha
     (:class:`~l2gd.solvers._closed_form.DataFits`) gives the fit and the hat
     diagonal ``h_i = s_i x_ci^T (G + alpha I)^-1 x_ci``.
+
+    ``fixed_leverage``: the leverage of unpenalized columns eliminated before
+    (:mod:`l2gd._penalty`; the intercept's included), subtracted as ``s_i / S``
+    is: the hat matrix of the whole fit is their sum.
     """
 
-    def __init__(self, problem, spectrum):
+    def __init__(self, problem, spectrum, fixed_leverage=None):
         self.problem = problem
         self.spectrum = spectrum
+        self.fixed = 0.0 if fixed_leverage is None else np.asarray(fixed_leverage)
         self.s = np.ones(problem.n_samples) if problem.sample_weight is None else (
             problem.sample_weight
         )
@@ -646,12 +651,13 @@ class LeaveOneOut:
             self.Z = problem.matvec(spectrum.V)  # X_c V, (n, rank)
             self.U2 = self.s[:, None] * self.Z**2 / L
             self.r0 = problem.Yc - self.Z @ (P / L[:, None])  # least-squares residual
-            q = 1.0 - self.U2.sum(axis=1)
+            q = 1.0 - self.U2.sum(axis=1) - self.fixed
             if problem.fit_intercept:
                 q = q - self.s / problem.sw_sum
             self.q = np.clip(q, 0.0, None)
         else:
-            self.U2, self.q, self.r0 = parts.U**2, parts.q, parts.r0
+            self.U2, self.r0 = parts.U**2, parts.r0
+            self.q = np.clip(parts.q - self.fixed, 0.0, None)
             self.C = P / np.sqrt(L)[:, None]  # U^T S^1/2 y_c
             self.pos = self.s > 0
             self.root = np.sqrt(self.s[self.pos])
@@ -696,7 +702,7 @@ class LeaveOneOut:
         W, h = self._exact.coef_and_hat(alpha)
         # On wide data at a tiny alpha, 1 - h_i - s_i / S is itself ill
         # conditioned (about alpha / L); a few digits are lost there.
-        q = 1.0 - h - (self.s / problem.sw_sum if problem.fit_intercept else 0.0)
+        q = 1.0 - h - self.fixed - (self.s / problem.sw_sum if problem.fit_intercept else 0.0)
         R = problem.Yc - self._exact.Xc @ W
         with np.errstate(divide="ignore", invalid="ignore"):
             return R / np.clip(q, 0.0, None)[:, None]
@@ -709,17 +715,25 @@ def spectral_solver(solver):
     return solver if callable(getattr(solver, "spectrum", None)) else ClosedForm()
 
 
-def loo_scores(problem, alphas, scorer, score_params, y, per_target, store, rescaling, solver):
+def loo_scores(
+    problem, alphas, scorer, score_params, y, per_target, store, rescaling, solver,
+    reduction=None,
+):
     """Leave-one-out scores for every alpha from one decomposition (that of
     :func:`spectral_solver`).
 
     ``problem`` and ``alphas`` are in the rescaled units of ``rescaling``;
     predictions, what scorers see and their scores are in the user's, the
     default score (minus the weighted mean squared error) in the rescaled
-    units (``rescaling.objective`` maps it back).
+    units (``rescaling.objective`` maps it back). ``reduction``: the
+    ``(targets, leverage, dof)`` of unpenalized columns eliminated from
+    ``problem`` (:mod:`l2gd._penalty`): the unreduced targets (rescaled) the
+    predictions subtract the residuals from, the leverage of the eliminated
+    block, and the degrees of freedom it adds.
     Returns a :class:`LOOScores`.
     """
-    loo = LeaveOneOut(problem, spectral_solver(solver).spectrum(problem))
+    Y_fit, fixed, free_dof = (problem.Y, None, 0) if reduction is None else reduction
+    loo = LeaveOneOut(problem, spectral_solver(solver).spectrum(problem), fixed)
     n, k = problem.n_samples, problem.n_targets
     s = loo.s
     n_alphas = len(alphas)
@@ -730,7 +744,7 @@ def loo_scores(problem, alphas, scorer, score_params, y, per_target, store, resc
     for start in range(0, n_alphas, step):
         a = alphas[start:start + step]
         E = loo.residuals(a)  # leave-one-out residuals, rescaled units
-        Yp = rescaling.intercept(problem.Y[:, None, :] - E)  # predictions, user's units
+        Yp = rescaling.intercept(Y_fit[:, None, :] - E)  # predictions, user's units
         if store:
             preds[:, :, start:start + len(a)] = Yp.transpose(0, 2, 1)
         if scorer is None:
@@ -751,7 +765,7 @@ def loo_scores(problem, alphas, scorer, score_params, y, per_target, store, resc
                 mean[start + c] = scorer(
                     _Identity(), yp[:, 0] if y.ndim == 1 else yp, y, **score_params
                 )
-    return LOOScores(mean, std, preds, grid_dof(loo.spectrum, alphas, problem))
+    return LOOScores(mean, std, preds, grid_dof(loo.spectrum, alphas, problem) + free_dof)
 
 
 @dataclass(frozen=True)

@@ -160,6 +160,9 @@ class PenaltyReduction:
     #: Numerical rank of the (centered, weighted) free columns: the degrees of
     #: freedom they add to the fit's (each unpenalized feature counts one).
     free_rank: int = 0
+    #: Leverage of the eliminated block (intercept and free columns) of each row,
+    #: the diagonal of its weighted hat matrix (rows only, not statistics).
+    free_leverage: np.ndarray = None
 
     @property
     def penalized(self):
@@ -264,6 +267,7 @@ def _weighted_lstsq(A, Bs, root):
         Ah = Ah * np.asarray(to_numpy(root), dtype=np.float64)[:, None]
     U, s, Vt = np.linalg.svd(Ah, full_matrices=False)
     keep = s > singular_cutoff(s, Ah.shape[0], dtype)
+    leverage = np.einsum("ij,ij->i", U[:, keep], U[:, keep])
     coefs = []
     for B in Bs:
         xp, device = namespace(B)
@@ -271,7 +275,7 @@ def _weighted_lstsq(A, Bs, root):
         Bw = B if root is None else B * root[:, None]
         UtB = np.asarray(to_numpy(Ur.T @ Bw), dtype=np.float64)
         coefs.append((Vt[keep].T / s[keep]) @ UtB)
-    return coefs, int(keep.sum())
+    return coefs, int(keep.sum()), leverage
 
 
 def reduce_data(factor, X, Y, sample_weight, fit_intercept):
@@ -301,11 +305,15 @@ def reduce_data(factor, X, Y, sample_weight, fit_intercept):
         x_mean[red.penalized] = to_numpy(mP)
         y_mean = np.asarray(to_numpy(mY), dtype=np.float64)
     root = None if sample_weight is None else xp.sqrt(sample_weight)
-    (gamma, beta), rank = _weighted_lstsq(Z, (XP, Y), root)
+    (gamma, beta), rank, leverage = _weighted_lstsq(Z, (XP, Y), root)
     device = namespace(X)[1]
     XP = XP - Z @ to_device(gamma, xp, device, X.dtype)
     Y = Y - Z @ to_device(beta, xp, device, X.dtype)
-    red = PenaltyReduction(factor, gamma, beta, x_mean, y_mean, rank)
+    if fit_intercept:  # the intercept's leverage, s_i / S (Z is centered: they add)
+        s = np.ones(X.shape[0]) if sample_weight is None else np.asarray(
+            to_numpy(sample_weight), dtype=np.float64)
+        leverage = leverage + s / s.sum()
+    red = PenaltyReduction(factor, gamma, beta, x_mean, y_mean, rank, leverage)
     return scale_columns(XP, red.scale), Y, False, red
 
 

@@ -283,8 +283,7 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
     see :mod:`l2gd._penalty` for the reduction. Zero factors need the whole
     data at once: they stream with ``"closed_form"`` (exact, on the
     statistics) but not with ``"sgd"``, are not combined with
-    ``positive=True``, on dask arrays are solved in closed form, and in
-    :class:`GDRidgeCV` need K-fold or ``cv="gcv"``.
+    ``positive=True``, and on dask arrays are solved in closed form.
 
     **Streaming.** :meth:`partial_fit` treats the rows of all its calls as one
     dataset (passing the same rows twice weighs them twice, as in ``fit`` on

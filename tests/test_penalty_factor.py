@@ -259,9 +259,35 @@ def test_loo_and_gcv_with_positive_factors(cv):
         assert est.best_score_ == pytest.approx(-np.mean(errors), rel=1e-9)
 
 
-def test_zero_factors_refuse_leave_one_out():
-    with pytest.raises(ValueError, match="penalty_factor with zero entries needs cv='gcv' or"):
-        GDRidgeCV(cv=None, penalty_factor=MIXED).fit(X, Y2[:, 0])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_leave_one_out_with_zero_factors_matches_brute_force(weighted, fit_intercept):
+    """Exact leave-one-out with unpenalized features: every row left out and refit
+    by the augmented least squares; predictions stored are those refits'."""
+    y, alphas = Y2[:, 0], [0.3, 3.0, 30.0]
+    sw = SW if weighted else np.ones(N)
+    est = GDRidgeCV(alphas=alphas, penalty_factor=MIXED, fit_intercept=fit_intercept,
+                    store_cv_results=True).fit(X, y, sample_weight=sw if weighted else None)
+    for k, a in enumerate(est.cv_results_["alphas"]):
+        preds = []
+        for i in range(N):
+            keep = np.arange(N) != i
+            W, b = oracle(X[keep], y[keep], a, MIXED, sw[keep], fit_intercept)
+            preds.append(X[i] @ W[0] + b[0])
+        preds = np.array(preds)
+        np.testing.assert_allclose(est.cv_results_["loo_predictions"][:, k], preds, rtol=1e-9)
+        assert est.cv_results_["mean_test_score"][k] == pytest.approx(
+            -np.mean(sw * (y - preds) ** 2), rel=1e-9
+        )
+    wide = RNG.standard_normal((20, 40))  # the kernel route
+    f = np.r_[0.0, 0.0, np.ones(38)]
+    est = GDRidgeCV(alphas=[1.0], penalty_factor=f, store_cv_results=True).fit(wide, y[:20])
+    for i in range(20):
+        keep = np.arange(20) != i
+        W, b = oracle(wide[keep], y[:20][keep], 1.0, f)
+        assert est.cv_results_["loo_predictions"][i, 0] == pytest.approx(
+            wide[i] @ W[0] + b[0], rel=1e-8
+        )
 
 
 @pytest.mark.parametrize("dask", [False, True])
