@@ -14,6 +14,16 @@ import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
 
+def median_time(fit, repeats):
+    """Median wall time of ``fit()`` over ``repeats`` runs, and its last result."""
+    times, result = [], None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        result = fit()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times)), result
+
+
 def fit_quietly(est, X, y):
     """Fit ``est`` with warnings silenced; return the wall time in seconds."""
     with warnings.catch_warnings():

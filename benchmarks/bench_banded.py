@@ -17,14 +17,17 @@ held-out R^2 (mean over targets) of each refit, next to the single-alpha
 """
 
 import argparse
-import statistics
-import time
+import sys
+from pathlib import Path
 
 import numpy as np
 from sklearn.metrics import r2_score
 from threadpoolctl import threadpool_limits
 
 from l2gd import GDRidgeCV
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _measure import median_time  # noqa: E402
 
 
 def make_data(n_samples, p_strong, p_weak, n_targets, seed=0):
@@ -38,14 +41,6 @@ def make_data(n_samples, p_strong, p_weak, n_targets, seed=0):
     return X[:n_samples], Y[:n_samples], X[n_samples:], Y[n_samples:], groups
 
 
-def _timed(fit, repeats):
-    times, model = [], None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        model = fit()
-        times.append(time.perf_counter() - t0)
-    return model, statistics.median(times)
-
 
 def run(n_samples=2000, p_strong=100, p_weak=400, n_targets=20, repeats=3):
     X, Y, X_test, Y_test, groups = make_data(n_samples, p_strong, p_weak, n_targets)
@@ -56,10 +51,10 @@ def run(n_samples=2000, p_strong=100, p_weak=400, n_targets=20, repeats=3):
             return GDRidgeCV(alphas=alphas, cv=5, feature_groups=groups, alpha_per_target=True,
                              n_group_candidates=30, random_state=0).fit(X, Y)
 
-        model, sec = _timed(l2gd_fit, repeats)
+        sec, model = median_time(l2gd_fit, repeats)
         rows.append(("l2gd GDRidgeCV(feature_groups)", sec,
                      r2_score(Y_test, model.predict(X_test))))
-        single, sec_s = _timed(
+        sec_s, single = median_time(
             lambda: GDRidgeCV(alphas=alphas, cv=5, alpha_per_target=True).fit(X, Y), repeats
         )
         rows.append(("l2gd GDRidgeCV (one alpha)", sec_s,
@@ -75,7 +70,7 @@ def run(n_samples=2000, p_strong=100, p_weak=400, n_targets=20, repeats=3):
                 return BandedRidgeCV(groups=groups, solver="random_search", solver_params=params,
                                      fit_intercept=True, cv=5, random_state=0).fit(X, Y)
 
-            him, sec_h = _timed(himalaya_fit, repeats)
+            sec_h, him = median_time(himalaya_fit, repeats)
             rows.append(("himalaya BandedRidgeCV", sec_h,
                          r2_score(Y_test, np.asarray(him.predict(X_test)))))
     return rows

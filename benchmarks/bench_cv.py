@@ -19,9 +19,8 @@ alpha. Prints a markdown table. Run::
 """
 
 import argparse
-import statistics
 import sys
-import time
+from pathlib import Path
 import warnings
 
 import numpy as np
@@ -30,6 +29,8 @@ from sklearn.model_selection import GridSearchCV, KFold
 from threadpoolctl import threadpool_limits
 
 from l2gd._cv import GDRidgeCV
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _measure import median_time as _time  # noqa: E402
 
 
 def make_data(n_samples, n_features, seed=0):
@@ -41,15 +42,6 @@ def make_data(n_samples, n_features, seed=0):
     y = X @ w + 5.0 * rng.standard_normal(n_samples)
     return X, y
 
-
-def _time(fit, repeats):
-    """Median wall time of ``fit()`` over ``repeats`` runs, and its last result."""
-    times, result = [], None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        result = fit()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), result
 
 
 def run(n_samples=50_000, n_features=200, n_alphas=100, n_folds=5, repeats=5, ref_repeats=1):

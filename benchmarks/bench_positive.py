@@ -17,9 +17,8 @@ objective relative to the best of all answers. scikit-learn's
 """
 
 import argparse
-import statistics
 import sys
-import time
+from pathlib import Path
 import warnings
 
 import numpy as np
@@ -27,6 +26,8 @@ from sklearn.linear_model import Ridge
 from threadpoolctl import threadpool_limits
 
 from l2gd import GDRidgeRegressor
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _measure import median_time as _time  # noqa: E402
 
 
 def make_data(n_samples, n_features, n_targets=1, seed=0):
@@ -38,14 +39,6 @@ def make_data(n_samples, n_features, n_targets=1, seed=0):
     Y = X @ W + 3.0 + rng.standard_normal((n_samples, n_targets))
     return X, (Y[:, 0] if n_targets == 1 else Y)
 
-
-def _time(fit, repeats):
-    times, result = [], None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        result = fit()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), result
 
 
 def kkt_and_objective(X, Y, alpha, coef, intercept):
