@@ -36,13 +36,19 @@ _SLOW_EPOCH = 0.25
 # batch_size="auto": this many rows; for "svrg" fewer on small data, so that an
 # epoch makes at least _AUTO_MIN_STEPS steps, but never below _AUTO_MIN_BATCH
 # rows (per-step overhead; data of at most that many rows runs full batches).
-_AUTO_BATCH, _AUTO_MIN_BATCH, _AUTO_MIN_STEPS = 256, 32, 16
+# Measured on small data (benchmarks/RESULTS.md): 32 steps of 16 rows per epoch
+# take fewer epochs to tol=1e-8 than 16 of 32 (diabetes: 62 vs 89).
+_AUTO_BATCH, _AUTO_MIN_BATCH, _AUTO_MIN_STEPS = 256, 16, 32
 # A snapshot is rejected when its objective rises by more than this many
 # epsilons relative (below that, the rise is rounding, not a too large step).
 _ROUNDING = 1e3
 # SVRG has stalled (rounding) after _STALL_FACTOR * n_iter_no_change epochs
 # without the gradient of any target falling below 0.9 times its lowest.
 _STALL_FACTOR = 4
+# SVRG on rows in host memory: up to this many flops of one batch's Gram
+# matrix (batch_size * n_features**2) a step is one product with its
+# precomputed step matrix instead of two with the batch's rows.
+_GRAM_STEP_FLOPS = 2**14
 
 
 # -- rows of X in any format and namespace (the batch arithmetic of SGD) -------
@@ -264,7 +270,8 @@ class _Run:
     lowest objective ``best``. ``"svrg"``: the snapshot ``W`` with ``Z`` (minus
     half its gradient) and objective ``f``, the extrapolated point ``Y`` with
     ``ZY``, Nesterov's ``beta`` and ``nesterov_t``, the secant estimates
-    ``theta`` of the smallest eigenvalue, the best certified bound ``best`` and
+    ``theta`` of the smallest eigenvalue, the column norms ``z_norm`` of
+    ``Z``, the best certified bound ``best`` and
     iterate ``best_W``, the stall record (``z_best``, ``since_best``,
     ``stalled``), updates ``t``, epochs ``epoch``, ``alpha`` on the host,
     ``safe_step`` and whether the step is the data's (``auto``).
@@ -299,6 +306,7 @@ class _Run:
     f: float = math.inf
     Y: object = None
     ZY: object = None
+    z_norm: np.ndarray = None
 
 
 class _Fit:
@@ -317,16 +325,26 @@ class _Fit:
 
 
 
-def _epoch_batches(n, b, shuffle, rng, xp, device):
-    """Row indices of the mini-batches of one pass: consecutive slices, or a
-    seeded permutation drawn on the host (the same rows for every input format
-    and namespace), each batch sorted (contiguous reads of a memmap) and moved
-    to X's device once per pass."""
+def _epoch_order(n, b, shuffle, rng):
+    """The rows of one pass in batch order: None (consecutive rows) or a seeded
+    permutation drawn on the host (the same rows for every input format and
+    namespace), each batch of ``b`` rows sorted (contiguous reads of a memmap)."""
     if not shuffle:
-        return [slice(start, min(start + b, n)) for start in range(0, n, b)]
+        return None
     order = rng.permutation(n)
-    for start in range(0, n, b):
-        order[start : start + b].sort()
+    full = n - n % b
+    order[:full].reshape(-1, b).sort(axis=1)
+    order[full:].sort()
+    return order
+
+
+def _epoch_batches(n, b, shuffle, rng, xp, device):
+    """Row indices of the mini-batches of one pass (:func:`_epoch_order`):
+    consecutive slices, or the permutation's batches, moved to X's device once
+    per pass."""
+    order = _epoch_order(n, b, shuffle, rng)
+    if order is None:
+        return [slice(start, min(start + b, n)) for start in range(0, n, b)]
     if not is_numpy(xp):
         order = xp.asarray(order, device=device)
     return [order[start : min(start + b, n)] for start in range(0, n, b)]
@@ -344,6 +362,25 @@ def _batch(problem, rows):
 
 def _host(a):
     return np.asarray(to_numpy(a), dtype=np.float64)
+
+
+def _col_dots(xp, A, B):
+    """``sum_i A_ik B_ik`` per column ``k``, on the host in float64."""
+    if is_numpy(xp):
+        return np.einsum("ij,ij->j", A, B).astype(np.float64, copy=False)
+    return _host(xp.sum(A * B, axis=0))
+
+
+def _norms(xp, A):
+    """Column 2-norms of ``A`` on the host, in float64: one product for NumPy
+    arrays whose norms are far from under- and overflow, else
+    :func:`~l2gd.solvers._gd._col_norms` (scaled)."""
+    if is_numpy(xp):
+        A = np.asarray(A, dtype=np.float64)
+        s = np.sqrt(np.einsum("ij,ij->j", A, A))
+        if s.min() > 1e-100 and s.max() < 1e100:
+            return s
+    return _col_norms(xp, A)
 
 
 def _curvatures(problem, one_row=False):
@@ -373,6 +410,114 @@ def _curvatures(problem, one_row=False):
         safety = _SUBSAMPLE_SAFETY
     lam = safety * _top_eigenvalue(sub) / sub.sw_sum if sub.sw_sum > 0 else trace
     return biggest, trace, lam
+
+
+# -- SVRG steps on rows in host memory (NumPy, SciPy sparse, memmap) ---------
+def _centered_rows(problem, rows):
+    """Dense centered rows ``X_c[rows]`` on the host, in X's dtype (sparse rows
+    densified: callers keep ``len(rows) * n_features`` small)."""
+    if sp.issparse(problem.X):
+        Xb = problem.X[rows].toarray()
+    else:
+        X = np.asarray(problem.X)
+        Xb = X[rows] if isinstance(rows, slice) else np.take(X, rows, axis=0)
+    return Xb - problem.X_offset if problem.fit_intercept else Xb
+
+
+def _step_coefficients(schedule, t, n, b, S, dtype):
+    """Per batch of one pass, ``c = eta |B| / (b S)`` and ``e = 2 n eta / (b S)``:
+    the SVRG step ``W <- W - c (G0 + 2 alpha D) - e X_c[B]^T S_B X_c[B] D`` of
+    ``SGD`` (``D = W - W0``), in the problem's dtype."""
+    steps = -(-n // b)
+    if isinstance(schedule, Constant):
+        eta = np.full(steps, float(schedule(t)))
+    else:
+        eta = np.array([schedule(t + k) for k in range(steps)], dtype=np.float64)
+    sizes = np.full(steps, float(b))
+    sizes[-1] = n - (steps - 1) * b
+    return (eta * sizes / (b * S)).astype(dtype), (eta * (2.0 * n / (b * S))).astype(dtype)
+
+
+def _batch_rows_of(order, k0, k1, b, n):
+    """Rows of batches ``k0`` to ``k1 - 1`` of a pass in the order ``order``."""
+    start, stop = k0 * b, min(k1 * b, n)
+    return slice(start, stop) if order is None else order[start:stop]
+
+
+def _compose(M, V):
+    """The affine maps ``x -> M[k] x + V[k]``, applied in order, as one ``(M, V)``:
+    pairwise compositions, ``log2(len(M))`` batched products instead of one
+    per map (the same map up to rounding)."""
+    while len(M) > 1:
+        h = len(M) // 2
+        later = M[1 : 2 * h : 2]
+        M2, V2 = later @ M[0 : 2 * h : 2], later @ V[0 : 2 * h : 2] + V[1 : 2 * h : 2]
+        if len(M) % 2:
+            M2, V2 = np.concatenate([M2, M[-1:]]), np.concatenate([V2, V[-1:]])
+        M, V = M2, V2
+    return M[0], V[0]
+
+
+def _gram_steps(problem, order, b, c, e, G0, D, acc):
+    """The steps of one pass on few features: per batch ``D <- M_B D - c_B G0`` with
+    ``M_B = (1 - 2 c_B alpha) I - e_B X_c[B]^T S_B X_c[B]`` (one product per step),
+    the matrices formed for a chunk of batches at once (batches padded with
+    zero rows, which add nothing). Non-uniform alphas keep ``2 alpha D`` apart."""
+    n, p = problem.n_samples, problem.n_features
+    a2 = (2.0 * _host(problem.alpha)).astype(D.dtype)
+    uniform = a2.min() == a2.max()
+    per_chunk = max(1, _SUBSAMPLE_ENTRIES // max(b * p, p * p, 1))
+    for k0 in range(0, len(c), per_chunk):
+        k1 = min(k0 + per_chunk, len(c))
+        rows = _batch_rows_of(order, k0, k1, b, n)
+        C = _centered_rows(problem, rows)
+        if problem.sample_weight is not None:
+            CW = C * problem.sample_weight[rows][:, None]
+        pad = (k1 - k0) * b - C.shape[0]
+        if pad:
+            C = np.concatenate([C, np.zeros((pad, p), dtype=C.dtype)])
+        CW = C if problem.sample_weight is None else np.pad(CW, ((0, pad), (0, 0)))
+        C3 = C.reshape(k1 - k0, b, p)
+        M = np.matmul(C3.transpose(0, 2, 1), CW.reshape(k1 - k0, b, p))
+        M *= -e[k0:k1, None, None]
+        M.reshape(k1 - k0, p * p)[:, :: p + 1] += 1.0 - (c[k0:k1, None] * a2[0] if uniform else 0)
+        if uniform and acc is None:
+            Mc, Vc = _compose(M, -c[k0:k1, None, None] * G0)
+            D = Mc @ D + Vc
+            continue
+        for k in range(k0, k1):
+            if uniform:
+                D = M[k - k0] @ D - c[k] * G0
+            else:
+                D = M[k - k0] @ D - c[k] * (G0 + a2 * D)
+            if acc is not None:
+                acc += D
+    return D, acc
+
+
+def _direct_steps(problem, order, b, c, e, G0, D, acc):
+    """The steps of one pass: per batch two products with its rows ``X[B]``
+    (never densified), the centering applied to the products."""
+    n, X, sw = problem.n_samples, problem.X, problem.sample_weight
+    off = problem.X_offset if problem.fit_intercept else None
+    a2 = (2.0 * _host(problem.alpha)).astype(D.dtype)
+    for k in range(len(c)):
+        rows = _batch_rows_of(order, k, k + 1, b, n)
+        Xb = X[rows]
+        Q = _as_dense(Xb @ D, np)
+        if off is not None:
+            Q -= off @ D
+        if sw is not None:
+            Q *= sw[rows][:, None]
+        H = _as_dense(Xb.T @ Q, np)
+        if off is not None:
+            H -= off[:, None] * Q.sum(axis=0)
+        H *= e[k]
+        H += c[k] * (G0 + a2 * D)
+        D -= H
+        if acc is not None:
+            acc += D
+    return D, acc
 
 
 class SGD(IterativeSolver):
@@ -438,9 +583,9 @@ class SGD(IterativeSolver):
     ----------
     batch_size : int or "auto", default="auto"
         Rows per mini-batch (at most ``n_samples``). ``"auto"``: 256; for
-        ``"svrg"`` ``min(256, max(32, n_samples // 16))``, so that an epoch
-        makes at least 16 steps on small data (each step needs per-row work
-        ``L_b`` grows with the batch, see Notes).
+        ``"svrg"`` ``min(256, max(16, n_samples // 32))``, so that an epoch
+        makes at least 32 steps on small data (the progress of an epoch grows
+        with its steps, while ``L_b`` grows with the batch, see Notes).
     learning_rate : "auto", float or schedule, default="auto"
         ``"auto"``: for ``"svrg"``, the constant safe step of the data (below,
         halved when a snapshot is rejected); for ``"plain"``,
@@ -691,6 +836,8 @@ class SGD(IterativeSolver):
         scale = 1.0 / (b * problem.sw_sum)
         start_avg = self._average_start()
         averaging = start_avg is not None and state.epoch >= start_avg
+        if isinstance(problem, RidgeProblem) and is_numpy(problem.xp):
+            return self._host_vr_pass(problem, state, W0, G0, rng, b, averaging)
         W, total, count = W0, None, 0
         # Rows in memory are one block; a source's row chunks (centered at the
         # whole data's means) come one at a time in a random order.
@@ -710,6 +857,22 @@ class SGD(IterativeSolver):
                         count += 1
                         total = W if total is None else total + (W - total) / count
         return total if averaging else W
+
+    def _host_vr_pass(self, problem, state, W0, G0, rng, b, averaging):
+        """:meth:`_vr_pass` on rows in host memory: the same rows, order and
+        steps in fewer Python operations, the iterate carried as ``D = W - W0``
+        (the correction ``g_B(W) - g_B(W0)`` is linear in it); on few features
+        each step is one product with a precomputed matrix (:func:`_gram_steps`)."""
+        n, p = problem.n_samples, problem.n_features
+        order = _epoch_order(n, b, self.shuffle, rng)
+        c, e = _step_coefficients(state.schedule, state.t, n, b, problem.sw_sum, W0.dtype)
+        D = np.zeros_like(W0)
+        acc = np.zeros_like(W0) if averaging else None
+        steps = _gram_steps if b * p * p <= _GRAM_STEP_FLOPS else _direct_steps
+        with np.errstate(over="ignore", invalid="ignore"):
+            D, acc = steps(problem, order, b, c, e, G0, D, acc)
+            state.t += len(c)
+            return W0 + (D if acc is None else acc / len(c))
 
     def _diverged(self, step, safe_step):
         return ValueError(
@@ -933,6 +1096,7 @@ class SGD(IterativeSolver):
         state.best, state.best_W, state.since_best, state.stalled = math.inf, W0, 0, False
         state.z_best = None
         state.value, state.Z = self._full_pass(problem, W0)
+        state.z_norm = _norms(problem.xp, state.Z)
         state.W, state.f = W0, float(problem.xp.sum(state.value))
         state.Y, state.ZY = state.W, state.Z
         self._certify(problem, state)
@@ -942,8 +1106,7 @@ class SGD(IterativeSolver):
 
     def _bound(self, problem, state):
         """Per target, the estimated relative error of the snapshot (see Notes)."""
-        xp = problem.xp
-        z, w = _col_norms(xp, state.Z), _col_norms(xp, state.W)
+        z, w = state.z_norm, _norms(problem.xp, state.W)
         theta = np.where(np.isfinite(state.theta), np.fmax(state.theta, state.alpha), state.alpha)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             E = np.where(theta > 0, z / theta, np.inf)
@@ -957,7 +1120,7 @@ class SGD(IterativeSolver):
             state.best, state.best_W = state.criterion, state.W
         # Rounding has won when the gradient stops reaching new lows (the bound
         # itself may rise while the estimate of lambda_min falls).
-        z = _col_norms(problem.xp, state.Z)
+        z = state.z_norm
         if state.z_best is None or np.any(z < 0.9 * state.z_best):
             state.z_best, state.since_best = z if state.z_best is None else np.fmin(z, state.z_best), 0
         else:
@@ -966,28 +1129,31 @@ class SGD(IterativeSolver):
 
     def _secant(self, problem, dW, dZ, state):
         """Lower the Rayleigh-quotient estimate of ``lambda_min`` with ``dZ = -A dW``."""
-        xp = problem.xp
-        num, den = _host(-xp.sum(dW * dZ, axis=0)), _host(xp.sum(dW * dW, axis=0))
+        num, den = -_col_dots(problem.xp, dW, dZ), _col_dots(problem.xp, dW, dW)
         with np.errstate(divide="ignore", invalid="ignore"):
             rq = num / den
         ok = np.isfinite(rq) & (rq > 0)
         state.theta = np.where(ok, np.fmin(state.theta, rq), state.theta)
 
-    def _extrapolate(self, problem, state, W_new, Z):
+    def _extrapolate(self, problem, state, W_new, Z, z_new):
         """Nesterov's extrapolation of the snapshots while epochs are slow,
         restarted when the gradient at the extrapolated point opposes the
         move (O'Donoghue and Candes' gradient test, immune to the rounding of
-        the objective). The gradient is affine: that of ``Y`` is exact."""
+        the objective). The gradient is affine: that of ``Y`` is exact.
+        ``z_new`` are the column norms of ``Z``."""
         xp = problem.xp
-        slow = float(np.max(_col_norms(xp, Z) / np.fmax(_col_norms(xp, state.Z), 1e-300)))
-        opposed = float(xp.sum(state.ZY * (W_new - state.W))) < 0
+        slow = float(np.max(z_new / np.fmax(state.z_norm, 1e-300)))
+        opposed = float(np.sum(_col_dots(xp, state.ZY, W_new - state.W))) < 0
         if slow > _SLOW_EPOCH and not opposed:
             t_next = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * state.nesterov_t**2))
             state.beta, state.nesterov_t = (state.nesterov_t - 1.0) / t_next, t_next
         else:
             state.beta, state.nesterov_t = 0.0, 1.0
-        state.Y = W_new + state.beta * (W_new - state.W)
-        state.ZY = Z + state.beta * (Z - state.Z)
+        if state.beta == 0:
+            state.Y, state.ZY = W_new, Z
+        else:
+            state.Y = W_new + state.beta * (W_new - state.W)
+            state.ZY = Z + state.beta * (Z - state.Z)
 
     def _vr_step(self, fit, state):
         problem, xp = fit.problem, fit.problem.xp
@@ -1008,8 +1174,10 @@ class SGD(IterativeSolver):
             state.nesterov_t, state.beta = 1.0, 0.0
             state.Y, state.ZY = state.W, state.Z
         else:
-            self._extrapolate(problem, state, W_new, Z)
+            z_new = _norms(xp, Z)
+            self._extrapolate(problem, state, W_new, Z, z_new)
             state.W, state.Z, state.value, state.f = W_new, Z, value, f_new
+            state.z_norm = z_new
         self._certify(problem, state)
         if fit.validation is not None:
             gain = self._validate(fit, state, state.W, state.epoch)
