@@ -27,6 +27,10 @@ _SUBSAMPLE_ENTRIES = 2**21
 # Up to this many features the Gram matrix is formed (for any input format);
 # above, the top eigenvalue comes from Lanczos on the implicit operator.
 _SMALL_P = 64
+# Up to this many features the top eigenvalue of the (subsampled) Gram matrix
+# comes from the formed matrix (m p^2 flops, one read of the rows), above by
+# Lanczos (tens of products with the rows): measured faster to p = 128.
+_GRAM_EIG_P = 128
 # Inflation of that estimate when it comes from a subsample.
 _SUBSAMPLE_SAFETY = 1.25
 # SVRG extrapolates the snapshots (Nesterov) only while an epoch shrinks the
@@ -140,7 +144,10 @@ def _centered_gram(problem):
     for start in range(0, n, block):
         rows = slice(start, min(start + block, n))
         Xb = _take(problem.X, rows, xp)
-        C = np.asarray(to_numpy(_centered_matvec(problem, Xb, eye)), dtype=np.float64)
+        if isinstance(Xb, np.ndarray):  # the product with I, without its p^2 flops per row
+            C = np.array(Xb - problem.X_offset if problem.fit_intercept else Xb, np.float64)
+        else:
+            C = np.asarray(to_numpy(_centered_matvec(problem, Xb, eye)), dtype=np.float64)
         if problem.sample_weight is not None:
             sw = _host(_take(problem.sample_weight, rows, xp))
             C *= np.sqrt(sw)[:, None]
@@ -149,10 +156,11 @@ def _centered_gram(problem):
 
 
 def _top_eigenvalue(problem):
-    """Largest eigenvalue of ``X_c^T S X_c``: from the formed Gram matrix when
-    it is small, else by Lanczos on the implicit operator; either way the same
-    computation for every input format, so the step does not depend on it."""
-    if problem.n_features > _SMALL_P:
+    """Largest eigenvalue of ``X_c^T S X_c``: from the formed Gram matrix up to
+    ``_GRAM_EIG_P`` features, else by Lanczos on the implicit operator; either
+    way the same computation for every input format, so the step does not
+    depend on it."""
+    if problem.n_features > _GRAM_EIG_P:
         return problem.gram_norm(tol=1e-2)
     if problem.n_features == 0:
         return 0.0
@@ -383,20 +391,22 @@ def _norms(xp, A):
     return _col_norms(xp, A)
 
 
-def _curvatures(problem, one_row=False):
+def _curvatures(problem, one_row=False, checked=False):
     """``(max_i s_i ||x_i - x_mean||^2, tr(H) / S, lambda_max(H) / S)`` with
     ``H = X_c^T S X_c``: what the safe step needs (see ``SGD`` Notes).
 
     From the rows (``lambda_max`` on an evenly spaced subsample, inflated), or,
     for rows not in memory, from the problem's statistics and the largest
     weighted row norm its source measured (``problem.max_row_norm``).
+    ``checked``: X's magnitudes are known to be safe (no pass to check them).
     """
     S = problem.sw_sum
     if not isinstance(problem, RidgeProblem):
         trace = float(np.sum(problem.gram_diagonal(), dtype=np.float64)) / S
         lam = float(np.linalg.eigvalsh(np.asarray(problem.stats.xx, dtype=np.float64))[-1]) / S
         return float(problem.max_row_norm), trace, lam
-    _check_magnitudes(X=problem.X)
+    if not checked:
+        _check_magnitudes(X=problem.X)
     norms = _row_norms_sq(problem)
     biggest, trace = float(norms.max(initial=0.0)), float(norms.sum()) / S
     if one_row:
@@ -430,12 +440,12 @@ def _step_coefficients(schedule, t, n, b, S, dtype):
     ``SGD`` (``D = W - W0``), in the problem's dtype."""
     steps = -(-n // b)
     if isinstance(schedule, Constant):
-        eta = np.full(steps, float(schedule(t)))
+        eta = np.full(steps, float(schedule(t)), dtype=dtype)
     else:
-        eta = np.array([schedule(t + k) for k in range(steps)], dtype=np.float64)
-    sizes = np.full(steps, float(b))
-    sizes[-1] = n - (steps - 1) * b
-    return (eta * sizes / (b * S)).astype(dtype), (eta * (2.0 * n / (b * S))).astype(dtype)
+        eta = np.array([schedule(t + k) for k in range(steps)], dtype=dtype)
+    c = eta * (1.0 / S)
+    c[-1] *= (n - (steps - 1) * b) / b
+    return c, eta * (2.0 * n / (b * S))
 
 
 def _batch_rows_of(order, k0, k1, b, n):
@@ -444,25 +454,30 @@ def _batch_rows_of(order, k0, k1, b, n):
     return slice(start, stop) if order is None else order[start:stop]
 
 
-def _compose(M, V):
-    """The affine maps ``x -> M[k] x + V[k]``, applied in order, as one ``(M, V)``:
-    pairwise compositions, ``log2(len(M))`` batched products instead of one
-    per map (the same map up to rounding)."""
-    while len(M) > 1:
-        h = len(M) // 2
-        later = M[1 : 2 * h : 2]
-        M2, V2 = later @ M[0 : 2 * h : 2], later @ V[0 : 2 * h : 2] + V[1 : 2 * h : 2]
-        if len(M) % 2:
-            M2, V2 = np.concatenate([M2, M[-1:]]), np.concatenate([V2, V[-1:]])
-        M, V = M2, V2
-    return M[0], V[0]
+def _affine_steps(G, c, e, a, G0):
+    """The batches' steps ``D <- (1 - 2 c_k a) D - e_k G_k D - c_k G0`` (``G_k`` the
+    batch Gram matrices, one alpha ``a``) composed into one map ``D -> M D + V``:
+    the steps as augmented matrices ``[[M_k, V_k], [0, I]]``, padded with
+    identities to a power of two and multiplied pairwise, ``log2`` batched
+    products instead of one per step (the same map up to rounding)."""
+    K, p, T = G.shape[0], G.shape[1], G0.shape[1]
+    q = p + T
+    A = np.zeros((1 << (K - 1).bit_length(), q, q), dtype=G.dtype)
+    A[:K, :p, :p] = G * -e[:, None, None]
+    A[:K, :p, p:] = -c[:, None, None] * G0
+    diag = A.reshape(len(A), q * q)[:, :: q + 1]
+    diag += 1.0
+    diag[:K, :p] -= 2.0 * c[:, None] * a
+    while len(A) > 1:
+        A = A[1::2] @ A[0::2]
+    return A[0, :p, :p], A[0, :p, p:]
 
 
 def _gram_steps(problem, order, b, c, e, G0, D, acc):
-    """The steps of one pass on few features: per batch ``D <- M_B D - c_B G0`` with
-    ``M_B = (1 - 2 c_B alpha) I - e_B X_c[B]^T S_B X_c[B]`` (one product per step),
-    the matrices formed for a chunk of batches at once (batches padded with
-    zero rows, which add nothing). Non-uniform alphas keep ``2 alpha D`` apart."""
+    """The steps of one pass on few features, from the Gram matrices
+    ``X_c[B]^T S_B X_c[B]`` of a chunk of batches at once (batches padded with
+    zero rows, which add nothing): composed (:func:`_affine_steps`) for one
+    alpha and a few targets, else one product per step."""
     n, p = problem.n_samples, problem.n_features
     a2 = (2.0 * _host(problem.alpha)).astype(D.dtype)
     uniform = a2.min() == a2.max()
@@ -478,18 +493,13 @@ def _gram_steps(problem, order, b, c, e, G0, D, acc):
             C = np.concatenate([C, np.zeros((pad, p), dtype=C.dtype)])
         CW = C if problem.sample_weight is None else np.pad(CW, ((0, pad), (0, 0)))
         C3 = C.reshape(k1 - k0, b, p)
-        M = np.matmul(C3.transpose(0, 2, 1), CW.reshape(k1 - k0, b, p))
-        M *= -e[k0:k1, None, None]
-        M.reshape(k1 - k0, p * p)[:, :: p + 1] += 1.0 - (c[k0:k1, None] * a2[0] if uniform else 0)
-        if uniform and acc is None:
-            Mc, Vc = _compose(M, -c[k0:k1, None, None] * G0)
-            D = Mc @ D + Vc
+        G = np.matmul(C3.transpose(0, 2, 1), CW.reshape(k1 - k0, b, p))
+        if uniform and acc is None and D.shape[1] <= p:
+            M, V = _affine_steps(G, c[k0:k1], e[k0:k1], a2[0] / 2.0, G0)
+            D = M @ D + V
             continue
         for k in range(k0, k1):
-            if uniform:
-                D = M[k - k0] @ D - c[k] * G0
-            else:
-                D = M[k - k0] @ D - c[k] * (G0 + a2 * D)
+            D = D - e[k] * (G[k - k0] @ D) - c[k] * (G0 + a2 * D)
             if acc is not None:
                 acc += D
     return D, acc
@@ -787,10 +797,15 @@ class SGD(IterativeSolver):
             for the step to be representable (:meth:`solve` rescales such
             data first).
         """
+        return self._safe_step(problem, method, checked=False)
+
+    def _safe_step(self, problem, method=None, checked=True):
+        """:meth:`safe_step`; ``checked``: X's magnitudes are known to be safe
+        (``solve`` and ``partial_solve`` check them first), no second pass."""
         n, S = problem.n_samples, problem.sw_sum
         b = self._batch_rows(n, method)
         penalty = float(np.max(_host(problem.alpha), initial=0.0)) / S
-        biggest, trace, lam = _curvatures(problem, one_row=b == 1 or n == 1)
+        biggest, trace, lam = _curvatures(problem, one_row=b == 1 or n == 1, checked=checked)
         l_max = n * biggest / S
         if b == 1 or n == 1:
             curvature = l_max
@@ -1032,7 +1047,7 @@ class SGD(IterativeSolver):
             sw_sum=problem.sw_sum,
             x_mean=problem.X_offset,
             y_mean=problem.y_offset,
-            safe_step=self.safe_step(problem),
+            safe_step=self._safe_step(problem),
         )
         state.schedule = self._check_params().bind(
             state.sgd.safe_step, self._strong_convexity(problem)
@@ -1076,7 +1091,8 @@ class SGD(IterativeSolver):
         not in memory, ``problem.snapshot``)."""
         if not isinstance(problem, RidgeProblem):
             return problem.snapshot(W)
-        R = problem.residual(W)
+        # At W = 0 (the usual start) the residual is Y_c: no product with X.
+        R = problem.residual(W) if problem.xp.any(W != 0) else problem.Yc
         return problem.value_from_residual(R, W), problem.rmatvec(problem.weighted(R)) - (
             problem.alpha * W
         )
@@ -1084,7 +1100,7 @@ class SGD(IterativeSolver):
     def _vr_init(self, fit, W0, rng):
         problem = fit.problem
         state = self._common_state("svrg", fit, rng)
-        state.safe_step = self.safe_step(problem)
+        state.safe_step = self._safe_step(problem)
         schedule = self._check_params()
         state.auto = isinstance(self.learning_rate, str)
         if state.auto:
@@ -1313,7 +1329,7 @@ class SGD(IterativeSolver):
             y_offset=state.y_mean,
         )
         W_before = state.coef.copy()
-        state.safe_step = min(state.safe_step, self.safe_step(problem, "plain"))
+        state.safe_step = min(state.safe_step, self._safe_step(problem, "plain"))
         schedule = schedule.bind(state.safe_step, self._strong_convexity(problem))
         self._pass(problem, state, schedule, np.random.default_rng(random_state))
         W = state.coef
