@@ -423,15 +423,24 @@ def _curvatures(problem, one_row=False, checked=False):
 
 
 # -- SVRG steps on rows in host memory (NumPy, SciPy sparse, memmap) ---------
-def _centered_rows(problem, rows):
-    """Dense centered rows ``X_c[rows]`` on the host, in X's dtype (sparse rows
-    densified: callers keep ``len(rows) * n_features`` small)."""
-    if sp.issparse(problem.X):
-        Xb = problem.X[rows].toarray()
+def _centered_rows(problem, rows, out):
+    """Write the dense centered rows ``X_c[rows]`` into the first rows of ``out``
+    (X's dtype, on the host; sparse rows densified: callers keep ``out``
+    small); return their number."""
+    X = problem.X
+    if sp.issparse(X):
+        Xb = X[rows].toarray()
+        m = Xb.shape[0]
+        out[:m] = Xb
+    elif isinstance(rows, slice):
+        m = len(range(*rows.indices(X.shape[0])))
+        out[:m] = X[rows]
     else:
-        X = np.asarray(problem.X)
-        Xb = X[rows] if isinstance(rows, slice) else np.take(X, rows, axis=0)
-    return Xb - problem.X_offset if problem.fit_intercept else Xb
+        m = len(rows)
+        np.take(np.asarray(X), rows, axis=0, out=out[:m], mode="clip")
+    if problem.fit_intercept:
+        out[:m] -= problem.X_offset
+    return m
 
 
 def _step_coefficients(schedule, t, n, b, S, dtype):
@@ -454,50 +463,49 @@ def _batch_rows_of(order, k0, k1, b, n):
     return slice(start, stop) if order is None else order[start:stop]
 
 
-def _affine_steps(G, c, e, a, G0):
-    """The batches' steps ``D <- (1 - 2 c_k a) D - e_k G_k D - c_k G0`` (``G_k`` the
-    batch Gram matrices, one alpha ``a``) composed into one map ``D -> M D + V``:
-    the steps as augmented matrices ``[[M_k, V_k], [0, I]]``, padded with
-    identities to a power of two and multiplied pairwise, ``log2`` batched
-    products instead of one per step (the same map up to rounding)."""
-    K, p, T = G.shape[0], G.shape[1], G0.shape[1]
+def _affine_steps(C3, CW3, c, e, a, G0):
+    """The steps ``D <- (1 - 2 c_k a) D - e_k G_k D - c_k G0`` of the batches
+    ``C3[k]`` (``G_k = C3[k]^T CW3[k]``, one alpha ``a``) composed into one map
+    ``D -> M D + V``: the steps as augmented matrices ``[[M_k, V_k], [0, I]]``,
+    padded with identities to a power of two and multiplied pairwise, ``log2``
+    batched products instead of one per step (the same map up to rounding)."""
+    K, p, T = C3.shape[0], C3.shape[2], G0.shape[1]
     q = p + T
-    A = np.zeros((1 << (K - 1).bit_length(), q, q), dtype=G.dtype)
-    A[:K, :p, :p] = G * -e[:, None, None]
-    A[:K, :p, p:] = -c[:, None, None] * G0
+    A = np.zeros((1 << (K - 1).bit_length(), q, q), dtype=C3.dtype)
+    np.matmul(C3.transpose(0, 2, 1), CW3 * -e[:, None, None], out=A[:K, :p, :p])
+    np.multiply(c[:, None, None], -G0, out=A[:K, :p, p:])
     diag = A.reshape(len(A), q * q)[:, :: q + 1]
     diag += 1.0
-    diag[:K, :p] -= 2.0 * c[:, None] * a
+    diag[:K, :p] -= (2.0 * a) * c[:, None]
     while len(A) > 1:
         A = A[1::2] @ A[0::2]
     return A[0, :p, :p], A[0, :p, p:]
 
 
 def _gram_steps(problem, order, b, c, e, G0, D, acc):
-    """The steps of one pass on few features, from the Gram matrices
-    ``X_c[B]^T S_B X_c[B]`` of a chunk of batches at once (batches padded with
-    zero rows, which add nothing): composed (:func:`_affine_steps`) for one
-    alpha and a few targets, else one product per step."""
-    n, p = problem.n_samples, problem.n_features
-    a2 = (2.0 * _host(problem.alpha)).astype(D.dtype)
-    uniform = a2.min() == a2.max()
+    """The steps of one pass on few features from ``D = 0``, with the Gram
+    matrices ``X_c[B]^T S_B X_c[B]`` of a chunk of batches at once (batches
+    padded with zero rows, which add nothing): composed (:func:`_affine_steps`)
+    for one alpha and a few targets, else one product per step."""
+    n, p, sw, alpha = problem.n_samples, problem.n_features, problem.sample_weight, problem.alpha
+    composed = acc is None and D.shape[1] <= p and alpha.min() == alpha.max()
+    a2 = (2.0 * alpha).astype(D.dtype)
     per_chunk = max(1, _SUBSAMPLE_ENTRIES // max(b * p, p * p, 1))
     for k0 in range(0, len(c), per_chunk):
         k1 = min(k0 + per_chunk, len(c))
         rows = _batch_rows_of(order, k0, k1, b, n)
-        C = _centered_rows(problem, rows)
-        if problem.sample_weight is not None:
-            CW = C * problem.sample_weight[rows][:, None]
-        pad = (k1 - k0) * b - C.shape[0]
-        if pad:
-            C = np.concatenate([C, np.zeros((pad, p), dtype=C.dtype)])
-        CW = C if problem.sample_weight is None else np.pad(CW, ((0, pad), (0, 0)))
-        C3 = C.reshape(k1 - k0, b, p)
-        G = np.matmul(C3.transpose(0, 2, 1), CW.reshape(k1 - k0, b, p))
-        if uniform and acc is None and D.shape[1] <= p:
-            M, V = _affine_steps(G, c[k0:k1], e[k0:k1], a2[0] / 2.0, G0)
-            D = M @ D + V
+        C = np.zeros(((k1 - k0) * b, p), dtype=D.dtype)
+        m = _centered_rows(problem, rows, C)
+        CW = C
+        if sw is not None:
+            CW = np.zeros_like(C)
+            np.multiply(C[:m], sw[rows][:, None], out=CW[:m])
+        C3, CW3 = C.reshape(k1 - k0, b, p), CW.reshape(k1 - k0, b, p)
+        if composed:
+            M, V = _affine_steps(C3, CW3, c[k0:k1], e[k0:k1], float(alpha[0]), G0)
+            D = V if k0 == 0 else M @ D + V
             continue
+        G = np.matmul(C3.transpose(0, 2, 1), CW3)
         for k in range(k0, k1):
             D = D - e[k] * (G[k - k0] @ D) - c[k] * (G0 + a2 * D)
             if acc is not None:
@@ -1085,14 +1093,14 @@ class SGD(IterativeSolver):
 
     # -- SVRG in the loop ----------------------------------------------------------
     @staticmethod
-    def _full_pass(problem, W):
+    def _full_pass(problem, W, at_zero=False):
         """Objective per target and ``Z = X_c^T S r - alpha W`` (minus half the
         gradient) at ``W``: one pass over X (the source's own pass for rows
-        not in memory, ``problem.snapshot``)."""
+        not in memory, ``problem.snapshot``). ``at_zero``: ``W`` is 0, whose
+        residual is ``Y_c`` (no product with X)."""
         if not isinstance(problem, RidgeProblem):
             return problem.snapshot(W)
-        # At W = 0 (the usual start) the residual is Y_c: no product with X.
-        R = problem.residual(W) if problem.xp.any(W != 0) else problem.Yc
+        R = problem.Yc if at_zero else problem.residual(W)
         return problem.value_from_residual(R, W), problem.rmatvec(problem.weighted(R)) - (
             problem.alpha * W
         )
@@ -1111,7 +1119,7 @@ class SGD(IterativeSolver):
         state.theta = np.full(problem.n_targets, np.inf)
         state.best, state.best_W, state.since_best, state.stalled = math.inf, W0, 0, False
         state.z_best = None
-        state.value, state.Z = self._full_pass(problem, W0)
+        state.value, state.Z = self._full_pass(problem, W0, not problem.xp.any(W0 != 0))
         state.z_norm = _norms(problem.xp, state.Z)
         state.W, state.f = W0, float(problem.xp.sum(state.value))
         state.Y, state.ZY = state.W, state.Z
@@ -1125,7 +1133,7 @@ class SGD(IterativeSolver):
         z, w = state.z_norm, _norms(problem.xp, state.W)
         theta = np.where(np.isfinite(state.theta), np.fmax(state.theta, state.alpha), state.alpha)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            E = np.where(theta > 0, z / theta, np.inf)
+            E = z / theta  # inf where theta = 0 (alpha = 0, no secant yet)
             rel = np.where(w > E, E / (w - E), np.inf)
         return np.where(z == 0, 0.0, rel)
 
@@ -1151,15 +1159,15 @@ class SGD(IterativeSolver):
         ok = np.isfinite(rq) & (rq > 0)
         state.theta = np.where(ok, np.fmin(state.theta, rq), state.theta)
 
-    def _extrapolate(self, problem, state, W_new, Z, z_new):
+    def _extrapolate(self, problem, state, W_new, Z, z_new, dW, dZ):
         """Nesterov's extrapolation of the snapshots while epochs are slow,
         restarted when the gradient at the extrapolated point opposes the
         move (O'Donoghue and Candes' gradient test, immune to the rounding of
         the objective). The gradient is affine: that of ``Y`` is exact.
-        ``z_new`` are the column norms of ``Z``."""
+        ``z_new`` are the column norms of ``Z``, ``dW = W_new - W``, ``dZ = Z - Z_W``."""
         xp = problem.xp
         slow = float(np.max(z_new / np.fmax(state.z_norm, 1e-300)))
-        opposed = float(np.sum(_col_dots(xp, state.ZY, W_new - state.W))) < 0
+        opposed = float(np.sum(_col_dots(xp, state.ZY, dW))) < 0
         if slow > _SLOW_EPOCH and not opposed:
             t_next = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * state.nesterov_t**2))
             state.beta, state.nesterov_t = (state.nesterov_t - 1.0) / t_next, t_next
@@ -1168,8 +1176,8 @@ class SGD(IterativeSolver):
         if state.beta == 0:
             state.Y, state.ZY = W_new, Z
         else:
-            state.Y = W_new + state.beta * (W_new - state.W)
-            state.ZY = Z + state.beta * (Z - state.Z)
+            state.Y = W_new + state.beta * dW
+            state.ZY = Z + state.beta * dZ
 
     def _vr_step(self, fit, state):
         problem, xp = fit.problem, fit.problem.xp
@@ -1180,7 +1188,8 @@ class SGD(IterativeSolver):
         if not np.isfinite(f_new):
             state.value = value  # the loop raises the divergence error
             return
-        self._secant(problem, W_new - state.W, Z - state.Z, state)
+        dW, dZ = W_new - state.W, Z - state.Z
+        self._secant(problem, dW, dZ, state)
         # A rise beyond the rounding of the objective rejects the snapshot.
         rise = f_new - state.f > _ROUNDING * eps(xp, problem.dtype) * abs(state.f)
         if rise and (state.beta > 0 or state.auto):
@@ -1191,7 +1200,7 @@ class SGD(IterativeSolver):
             state.Y, state.ZY = state.W, state.Z
         else:
             z_new = _norms(xp, Z)
-            self._extrapolate(problem, state, W_new, Z, z_new)
+            self._extrapolate(problem, state, W_new, Z, z_new, dW, dZ)
             state.W, state.Z, state.value, state.f = W_new, Z, value, f_new
             state.z_norm = z_new
         self._certify(problem, state)
