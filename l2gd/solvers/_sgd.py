@@ -892,10 +892,9 @@ class SGD(IterativeSolver):
         D = np.zeros_like(W0)
         acc = np.zeros_like(W0) if averaging else None
         steps = _gram_steps if b * p * p <= _GRAM_STEP_FLOPS else _direct_steps
-        with np.errstate(over="ignore", invalid="ignore"):
-            D, acc = steps(problem, order, b, c, e, G0, D, acc)
-            state.t += len(c)
-            return W0 + (D if acc is None else acc / len(c))
+        D, acc = steps(problem, order, b, c, e, G0, D, acc)  # under _step's errstate
+        state.t += len(c)
+        return W0 + (D if acc is None else acc / len(c))
 
     def _diverged(self, step, safe_step):
         return ValueError(
@@ -1041,7 +1040,9 @@ class SGD(IterativeSolver):
     def _step(self, fit, state):
         if state.kind == "plain":
             return self._plain_step(fit, state)
-        return self._vr_step(fit, state)
+        # Overflow and 0/0 give inf and NaN, which the loop and the bound test.
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            return self._vr_step(fit, state)
 
     # -- plain SGD in the loop ---------------------------------------------------
     def _common_state(self, kind, fit, rng):
@@ -1123,7 +1124,8 @@ class SGD(IterativeSolver):
         state.z_norm = _norms(problem.xp, state.Z)
         state.W, state.f = W0, float(problem.xp.sum(state.value))
         state.Y, state.ZY = state.W, state.Z
-        self._certify(problem, state)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self._certify(problem, state)
         if fit.validation is not None:
             state.best_score = self._score(fit, W0)
         return state
@@ -1132,20 +1134,21 @@ class SGD(IterativeSolver):
         """Per target, the estimated relative error of the snapshot (see Notes)."""
         z, w = state.z_norm, _norms(problem.xp, state.W)
         theta = np.where(np.isfinite(state.theta), np.fmax(state.theta, state.alpha), state.alpha)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            E = z / theta  # inf where theta = 0 (alpha = 0, no secant yet)
-            rel = np.where(w > E, E / (w - E), np.inf)
+        # Under the errstate of the callers: E is inf where theta = 0 (alpha
+        # = 0, no secant yet), NaN where z is 0 too (then the bound is 0).
+        E = z / theta
+        rel = np.where(w > E, E / (w - E), np.inf)
         return np.where(z == 0, 0.0, rel)
 
     def _certify(self, problem, state):
         """Set the criterion at the snapshot; keep the best certified snapshot."""
-        state.criterion = float(np.max(self._bound(problem, state), initial=0.0))
+        state.criterion = float(self._bound(problem, state).max(initial=0.0))
         if state.criterion < state.best:
             state.best, state.best_W = state.criterion, state.W
         # Rounding has won when the gradient stops reaching new lows (the bound
         # itself may rise while the estimate of lambda_min falls).
         z = state.z_norm
-        if state.z_best is None or np.any(z < 0.9 * state.z_best):
+        if state.z_best is None or (z < 0.9 * state.z_best).any():
             state.z_best, state.since_best = z if state.z_best is None else np.fmin(z, state.z_best), 0
         else:
             state.since_best += 1
@@ -1154,8 +1157,7 @@ class SGD(IterativeSolver):
     def _secant(self, problem, dW, dZ, state):
         """Lower the Rayleigh-quotient estimate of ``lambda_min`` with ``dZ = -A dW``."""
         num, den = -_col_dots(problem.xp, dW, dZ), _col_dots(problem.xp, dW, dW)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            rq = num / den
+        rq = num / den  # under _step's errstate: not finite where den = 0
         ok = np.isfinite(rq) & (rq > 0)
         state.theta = np.where(ok, np.fmin(state.theta, rq), state.theta)
 
