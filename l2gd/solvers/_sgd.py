@@ -372,10 +372,21 @@ def _host(a):
     return np.asarray(to_numpy(a), dtype=np.float64)
 
 
+if hasattr(np, "vecdot"):  # NumPy >= 2: one ufunc call, the fastest on small arrays
+
+    def _np_col_dots(A, B):
+        return np.vecdot(A, B, axis=0)
+
+else:  # pragma: no cover
+
+    def _np_col_dots(A, B):
+        return np.einsum("ij,ij->j", A, B)
+
+
 def _col_dots(xp, A, B):
     """``sum_i A_ik B_ik`` per column ``k``, on the host in float64."""
     if is_numpy(xp):
-        return np.einsum("ij,ij->j", A, B).astype(np.float64, copy=False)
+        return _np_col_dots(A, B).astype(np.float64, copy=False)
     return _host(xp.sum(A * B, axis=0))
 
 
@@ -385,8 +396,8 @@ def _norms(xp, A):
     :func:`~l2gd.solvers._gd._col_norms` (scaled)."""
     if is_numpy(xp):
         A = np.asarray(A, dtype=np.float64)
-        s = np.sqrt(np.einsum("ij,ij->j", A, A))
-        if s.min() > 1e-100 and s.max() < 1e100:
+        s = np.sqrt(_np_col_dots(A, A))
+        if (1e-100 < s[0] < 1e100) if len(s) == 1 else (s.min() > 1e-100 and s.max() < 1e100):
             return s
     return _col_norms(xp, A)
 
@@ -488,8 +499,8 @@ def _gram_steps(problem, order, b, c, e, G0, D, acc):
     padded with zero rows, which add nothing): composed (:func:`_affine_steps`)
     for one alpha and a few targets, else one product per step."""
     n, p, sw, alpha = problem.n_samples, problem.n_features, problem.sample_weight, problem.alpha
-    composed = acc is None and D.shape[1] <= p and alpha.min() == alpha.max()
-    a2 = (2.0 * alpha).astype(D.dtype)
+    composed = acc is None and D.shape[1] <= p and (len(alpha) == 1 or alpha.min() == alpha.max())
+    a2 = None if composed else (2.0 * alpha).astype(D.dtype)
     per_chunk = max(1, _SUBSAMPLE_ENTRIES // max(b * p, p * p, 1))
     for k0 in range(0, len(c), per_chunk):
         k1 = min(k0 + per_chunk, len(c))
@@ -1157,9 +1168,9 @@ class SGD(IterativeSolver):
     def _secant(self, problem, dW, dZ, state):
         """Lower the Rayleigh-quotient estimate of ``lambda_min`` with ``dZ = -A dW``."""
         num, den = -_col_dots(problem.xp, dW, dZ), _col_dots(problem.xp, dW, dW)
-        rq = num / den  # under _step's errstate: not finite where den = 0
-        ok = np.isfinite(rq) & (rq > 0)
-        state.theta = np.where(ok, np.fmin(state.theta, rq), state.theta)
+        rq = num / den  # under _step's errstate: inf or NaN where den = 0
+        # NaN and quotients <= 0 (rounding) say nothing; fmin ignores an inf.
+        state.theta = np.fmin(state.theta, np.where(rq > 0, rq, np.inf))
 
     def _extrapolate(self, problem, state, W_new, Z, z_new, dW, dZ):
         """Nesterov's extrapolation of the snapshots while epochs are slow,
@@ -1168,7 +1179,7 @@ class SGD(IterativeSolver):
         the objective). The gradient is affine: that of ``Y`` is exact.
         ``z_new`` are the column norms of ``Z``, ``dW = W_new - W``, ``dZ = Z - Z_W``."""
         xp = problem.xp
-        slow = float(np.max(z_new / np.fmax(state.z_norm, 1e-300)))
+        slow = float((z_new / np.fmax(state.z_norm, 1e-300)).max())
         opposed = float(np.sum(_col_dots(xp, state.ZY, dW))) < 0
         if slow > _SLOW_EPOCH and not opposed:
             t_next = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * state.nesterov_t**2))
