@@ -278,7 +278,7 @@ class _Run:
     lowest objective ``best``. ``"svrg"``: the snapshot ``W`` with ``Z`` (minus
     half its gradient) and objective ``f``, the extrapolated point ``Y`` with
     ``ZY``, Nesterov's ``beta`` and ``nesterov_t``, the secant estimates
-    ``theta`` of the smallest eigenvalue, the column norms ``z_norm`` of
+    ``theta`` of the smallest eigenvalue (NaN before the first), the column norms ``z_norm`` of
     ``Z``, the best certified bound ``best`` and
     iterate ``best_W``, the stall record (``z_best``, ``since_best``,
     ``stalled``), updates ``t``, epochs ``epoch``, ``alpha`` on the host,
@@ -1128,7 +1128,7 @@ class SGD(IterativeSolver):
         state.schedule = schedule.bind(state.safe_step, self._strong_convexity(problem))
         state.t, state.epoch, state.beta, state.nesterov_t = 0, 0, 0.0, 1.0
         state.alpha = _host(problem.alpha)
-        state.theta = np.full(problem.n_targets, np.inf)
+        state.theta = np.full(problem.n_targets, np.nan)  # NaN: no secant yet
         state.best, state.best_W, state.since_best, state.stalled = math.inf, W0, 0, False
         state.z_best = None
         state.value, state.Z = self._full_pass(problem, W0, not problem.xp.any(W0 != 0))
@@ -1144,7 +1144,7 @@ class SGD(IterativeSolver):
     def _bound(self, problem, state):
         """Per target, the estimated relative error of the snapshot (see Notes)."""
         z, w = state.z_norm, _norms(problem.xp, state.W)
-        theta = np.where(np.isfinite(state.theta), np.fmax(state.theta, state.alpha), state.alpha)
+        theta = np.fmax(state.theta, state.alpha)  # alpha where theta is NaN
         # Under the errstate of the callers: E is inf where theta = 0 (alpha
         # = 0, no secant yet), NaN where z is 0 too (then the bound is 0).
         E = z / theta
@@ -1169,8 +1169,8 @@ class SGD(IterativeSolver):
         """Lower the Rayleigh-quotient estimate of ``lambda_min`` with ``dZ = -A dW``."""
         num, den = -_col_dots(problem.xp, dW, dZ), _col_dots(problem.xp, dW, dW)
         rq = num / den  # under _step's errstate: inf or NaN where den = 0
-        # NaN and quotients <= 0 (rounding) say nothing; fmin ignores an inf.
-        state.theta = np.fmin(state.theta, np.where(rq > 0, rq, np.inf))
+        # Quotients not finite or <= 0 (rounding) say nothing; fmin ignores NaN.
+        state.theta = np.fmin(state.theta, np.where(np.isfinite(rq) & (rq > 0), rq, np.nan))
 
     def _extrapolate(self, problem, state, W_new, Z, z_new, dW, dZ):
         """Nesterov's extrapolation of the snapshots while epochs are slow,
@@ -1180,7 +1180,7 @@ class SGD(IterativeSolver):
         ``z_new`` are the column norms of ``Z``, ``dW = W_new - W``, ``dZ = Z - Z_W``."""
         xp = problem.xp
         slow = float((z_new / np.fmax(state.z_norm, 1e-300)).max())
-        opposed = float(np.sum(_col_dots(xp, state.ZY, dW))) < 0
+        opposed = float(_col_dots(xp, state.ZY, dW).sum()) < 0
         if slow > _SLOW_EPOCH and not opposed:
             t_next = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * state.nesterov_t**2))
             state.beta, state.nesterov_t = (state.nesterov_t - 1.0) / t_next, t_next
