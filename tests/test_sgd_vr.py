@@ -217,3 +217,12 @@ def test_array_api_float32_converges(namespace):
                                                                   _to(namespace, y32))
     assert est.coef_.dtype == _to(namespace, X32).dtype
     assert rel_err(_np(est.coef_), coef) <= 1e-4
+
+
+@pytest.mark.parametrize(
+    "n, rows", [(1, 1), (27, 27), (32, 32), (33, 16), (442, 16), (1000, 31), (10_000, 256)]
+)
+def test_auto_batch_size_of_svrg(n, rows):
+    # Full batches up to 32 rows; above, at least 32 steps of 16 to 256 rows.
+    assert SGD()._batch_rows(n) == rows
+    assert SGD(method="plain")._batch_rows(n) == min(n, 256)

@@ -39,10 +39,11 @@ _SUBSAMPLE_SAFETY = 1.25
 _SLOW_EPOCH = 0.25
 # batch_size="auto": this many rows; for "svrg" fewer on small data, so that an
 # epoch makes at least _AUTO_MIN_STEPS steps, but never below _AUTO_MIN_BATCH
-# rows (per-step overhead; data of at most that many rows runs full batches).
-# Measured on small data (benchmarks/RESULTS.md): 32 steps of 16 rows per epoch
-# take fewer epochs to tol=1e-8 than 16 of 32 (diabetes: 62 vs 89).
-_AUTO_BATCH, _AUTO_MIN_BATCH, _AUTO_MIN_STEPS = 256, 16, 32
+# rows (per-step overhead); data of at most _AUTO_FULL rows runs full batches
+# (deterministic epochs, as before). Measured on small data
+# (benchmarks/RESULTS.md): 32 steps of 16 rows per epoch take fewer epochs to
+# tol=1e-8 than 16 of 32 (diabetes: 62 vs 89).
+_AUTO_BATCH, _AUTO_MIN_BATCH, _AUTO_MIN_STEPS, _AUTO_FULL = 256, 16, 32, 32
 # A snapshot is rejected when its objective rises by more than this many
 # epsilons relative (below that, the rise is rounding, not a too large step).
 _ROUNDING = 1e3
@@ -614,7 +615,8 @@ class SGD(IterativeSolver):
         Rows per mini-batch (at most ``n_samples``). ``"auto"``: 256; for
         ``"svrg"`` ``min(256, max(16, n_samples // 32))``, so that an epoch
         makes at least 32 steps on small data (the progress of an epoch grows
-        with its steps, while ``L_b`` grows with the batch, see Notes).
+        with its steps, while ``L_b`` grows with the batch, see Notes), and
+        full batches on data of at most 32 rows.
     learning_rate : "auto", float or schedule, default="auto"
         ``"auto"``: for ``"svrg"``, the constant safe step of the data (below,
         halved when a snapshot is rejected); for ``"plain"``,
@@ -783,10 +785,10 @@ class SGD(IterativeSolver):
     def _batch_rows(self, n, method=None):
         """Rows per mini-batch for ``n`` rows (``batch_size``, resolved and capped at ``n``)."""
         b = self.batch_size
-        if b == "auto":
-            b = _AUTO_BATCH if (method or self.method) == "plain" else min(
-                _AUTO_BATCH, max(_AUTO_MIN_BATCH, n // _AUTO_MIN_STEPS)
-            )
+        if b == "auto" and (method or self.method) == "plain":
+            b = _AUTO_BATCH
+        elif b == "auto":
+            b = n if n <= _AUTO_FULL else min(_AUTO_BATCH, max(_AUTO_MIN_BATCH, n // _AUTO_MIN_STEPS))
         return max(1, min(int(b), n))
 
     def _average_start(self):
