@@ -67,7 +67,9 @@ def test_same_seed_same_iterates_whatever_the_format(tmp_path, batch_size, fit_i
         np.testing.assert_allclose(res.history, ref.history, rtol=1e-10)
 
 
-@pytest.mark.parametrize("shape", [(300, 150), (300, 80), (6000, 5)], ids=["lanczos", "gram", "subsample"])
+@pytest.mark.parametrize(
+    "shape", [(300, 150), (300, 80), (6000, 5)], ids=["lanczos", "gram", "subsample"]
+)
 def test_same_safe_step_whatever_the_format(tmp_path, shape):
     # Wide enough for the Lanczos estimate; tall enough for the row subsample.
     X, Y, sw = make_problem_data(n=shape[0], p=shape[1], weights=True, seed=3)

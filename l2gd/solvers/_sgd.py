@@ -279,8 +279,8 @@ class _Run:
     lowest objective ``best``. ``"svrg"``: the snapshot ``W`` with ``Z`` (minus
     half its gradient) and objective ``f``, the extrapolated point ``Y`` with
     ``ZY``, Nesterov's ``beta`` and ``nesterov_t``, the secant estimates
-    ``theta`` of the smallest eigenvalue (NaN before the first), the column norms ``z_norm`` of
-    ``Z``, the best certified bound ``best`` and
+    ``theta`` of the smallest eigenvalue (NaN before the first), the column
+    norms ``z_norm`` of ``Z``, the best certified bound ``best`` and
     iterate ``best_W``, the stall record (``z_best``, ``since_best``,
     ``stalled``), updates ``t``, epochs ``epoch``, ``alpha`` on the host,
     ``safe_step`` and whether the step is the data's (``auto``).
@@ -788,7 +788,8 @@ class SGD(IterativeSolver):
         if b == "auto" and (method or self.method) == "plain":
             b = _AUTO_BATCH
         elif b == "auto":
-            b = n if n <= _AUTO_FULL else min(_AUTO_BATCH, max(_AUTO_MIN_BATCH, n // _AUTO_MIN_STEPS))
+            b = max(_AUTO_MIN_BATCH, n // _AUTO_MIN_STEPS)
+            b = n if n <= _AUTO_FULL else min(_AUTO_BATCH, b)
         return max(1, min(int(b), n))
 
     def _average_start(self):
