@@ -67,7 +67,9 @@ def test_same_seed_same_iterates_whatever_the_format(tmp_path, batch_size, fit_i
         np.testing.assert_allclose(res.history, ref.history, rtol=1e-10)
 
 
-@pytest.mark.parametrize("shape", [(300, 80), (6000, 5)], ids=["lanczos", "subsample"])
+@pytest.mark.parametrize(
+    "shape", [(300, 150), (300, 80), (6000, 5)], ids=["lanczos", "gram", "subsample"]
+)
 def test_same_safe_step_whatever_the_format(tmp_path, shape):
     # Wide enough for the Lanczos estimate; tall enough for the row subsample.
     X, Y, sw = make_problem_data(n=shape[0], p=shape[1], weights=True, seed=3)
@@ -207,3 +209,16 @@ def test_safe_step_refuses_huge_data_clearly():
     problem = RidgeProblem(X * 1e300, Y, np.array([1.0]))
     with pytest.raises(ValueError, match="X has entries of magnitude"):
         SGD().safe_step(problem)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("p", [6, 80], ids=["gram_steps", "direct_steps"])
+@pytest.mark.parametrize("method", ["svrg", "plain"])
+def test_solve_leaves_the_callers_arrays_unchanged(fit_intercept, p, method):
+    # Without an intercept, views of X's rows must never be scaled in place.
+    X, Y, sw = make_problem_data(n=300, p=p, weights=True)
+    X = np.ascontiguousarray(X)
+    before = [A.copy() for A in (X, Y, sw)]
+    run_sgd(SGD(batch_size=16, method=method), X, Y, sw, fit_intercept, max_iter=3)
+    for A, B in zip((X, Y, sw), before):
+        np.testing.assert_array_equal(A, B)

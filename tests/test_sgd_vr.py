@@ -217,3 +217,37 @@ def test_array_api_float32_converges(namespace):
                                                                   _to(namespace, y32))
     assert est.coef_.dtype == _to(namespace, X32).dtype
     assert rel_err(_np(est.coef_), coef) <= 1e-4
+
+
+@pytest.mark.parametrize(
+    "n, rows", [(1, 1), (27, 27), (32, 32), (33, 16), (442, 16), (1000, 31), (10_000, 256)]
+)
+def test_auto_batch_size_of_svrg(n, rows):
+    # Full batches up to 32 rows; above, at least 32 steps of 16 to 256 rows.
+    assert SGD()._batch_rows(n) == rows
+    assert SGD(method="plain")._batch_rows(n) == min(n, 256)
+
+
+@pytest.mark.parametrize(
+    "p, alpha, average",
+    [(6, [2.0, 2.0], False), (6, [1.0, 5.0], False), (6, [2.0, 2.0], True), (90, [1.0, 5.0], False)],
+    ids=["composed", "gram_loop_alphas", "gram_loop_average", "direct"],
+)
+@pytest.mark.parametrize("weights", [False, True])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_host_passes_match_the_generic_pass(p, alpha, average, weights, fit_intercept):
+    # The NumPy passes (steps composed from batch Gram matrices, one per step,
+    # or products with the rows) against the namespace-generic per-batch
+    # update that array_api_strict runs: the same iterates up to rounding.
+    X, y, sw = make_data(n=250, p=p, n_targets=2, weights=weights, seed=21)
+    solver = SGD(batch_size=16, average=average)
+    params = dict(alpha=alpha, fit_intercept=fit_intercept, max_iter=5, tol=0.0, random_state=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ref = GDRidgeRegressor(solver=solver, **params).fit(X, y, sample_weight=sw)
+        with sklearn.config_context(array_api_dispatch=True):
+            Xx, yx = _to("array_api_strict", X), _to("array_api_strict", y)
+            swx = None if sw is None else _to("array_api_strict", sw)
+            est = GDRidgeRegressor(solver=solver, **params).fit(Xx, yx, sample_weight=swx)
+    assert rel_err(_np(est.coef_), ref.coef_) <= 1e-10
+    np.testing.assert_allclose(est.loss_curve_, ref.loss_curve_, rtol=1e-10)

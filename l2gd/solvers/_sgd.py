@@ -27,6 +27,10 @@ _SUBSAMPLE_ENTRIES = 2**21
 # Up to this many features the Gram matrix is formed (for any input format);
 # above, the top eigenvalue comes from Lanczos on the implicit operator.
 _SMALL_P = 64
+# Up to this many features the top eigenvalue of the (subsampled) Gram matrix
+# comes from the formed matrix (m p^2 flops, one read of the rows), above by
+# Lanczos (tens of products with the rows): measured faster to p = 128.
+_GRAM_EIG_P = 128
 # Inflation of that estimate when it comes from a subsample.
 _SUBSAMPLE_SAFETY = 1.25
 # SVRG extrapolates the snapshots (Nesterov) only while an epoch shrinks the
@@ -35,14 +39,21 @@ _SUBSAMPLE_SAFETY = 1.25
 _SLOW_EPOCH = 0.25
 # batch_size="auto": this many rows; for "svrg" fewer on small data, so that an
 # epoch makes at least _AUTO_MIN_STEPS steps, but never below _AUTO_MIN_BATCH
-# rows (per-step overhead; data of at most that many rows runs full batches).
-_AUTO_BATCH, _AUTO_MIN_BATCH, _AUTO_MIN_STEPS = 256, 32, 16
+# rows (per-step overhead); data of at most _AUTO_FULL rows runs full batches
+# (deterministic epochs, as before). Measured on small data
+# (benchmarks/RESULTS.md): 32 steps of 16 rows per epoch take fewer epochs to
+# tol=1e-8 than 16 of 32 (diabetes: 62 vs 89).
+_AUTO_BATCH, _AUTO_MIN_BATCH, _AUTO_MIN_STEPS, _AUTO_FULL = 256, 16, 32, 32
 # A snapshot is rejected when its objective rises by more than this many
 # epsilons relative (below that, the rise is rounding, not a too large step).
 _ROUNDING = 1e3
 # SVRG has stalled (rounding) after _STALL_FACTOR * n_iter_no_change epochs
 # without the gradient of any target falling below 0.9 times its lowest.
 _STALL_FACTOR = 4
+# SVRG on rows in host memory: up to this many flops of one batch's Gram
+# matrix (batch_size * n_features**2) a step is one product with its
+# precomputed step matrix instead of two with the batch's rows.
+_GRAM_STEP_FLOPS = 2**14
 
 
 # -- rows of X in any format and namespace (the batch arithmetic of SGD) -------
@@ -134,7 +145,10 @@ def _centered_gram(problem):
     for start in range(0, n, block):
         rows = slice(start, min(start + block, n))
         Xb = _take(problem.X, rows, xp)
-        C = np.asarray(to_numpy(_centered_matvec(problem, Xb, eye)), dtype=np.float64)
+        if isinstance(Xb, np.ndarray):  # the product with I, without its p^2 flops per row
+            C = np.array(Xb - problem.X_offset if problem.fit_intercept else Xb, np.float64)
+        else:
+            C = np.asarray(to_numpy(_centered_matvec(problem, Xb, eye)), dtype=np.float64)
         if problem.sample_weight is not None:
             sw = _host(_take(problem.sample_weight, rows, xp))
             C *= np.sqrt(sw)[:, None]
@@ -143,10 +157,11 @@ def _centered_gram(problem):
 
 
 def _top_eigenvalue(problem):
-    """Largest eigenvalue of ``X_c^T S X_c``: from the formed Gram matrix when
-    it is small, else by Lanczos on the implicit operator; either way the same
-    computation for every input format, so the step does not depend on it."""
-    if problem.n_features > _SMALL_P:
+    """Largest eigenvalue of ``X_c^T S X_c``: from the formed Gram matrix up to
+    ``_GRAM_EIG_P`` features, else by Lanczos on the implicit operator; either
+    way the same computation for every input format, so the step does not
+    depend on it."""
+    if problem.n_features > _GRAM_EIG_P:
         return problem.gram_norm(tol=1e-2)
     if problem.n_features == 0:
         return 0.0
@@ -264,7 +279,8 @@ class _Run:
     lowest objective ``best``. ``"svrg"``: the snapshot ``W`` with ``Z`` (minus
     half its gradient) and objective ``f``, the extrapolated point ``Y`` with
     ``ZY``, Nesterov's ``beta`` and ``nesterov_t``, the secant estimates
-    ``theta`` of the smallest eigenvalue, the best certified bound ``best`` and
+    ``theta`` of the smallest eigenvalue (NaN before the first), the column
+    norms ``z_norm`` of ``Z``, the best certified bound ``best`` and
     iterate ``best_W``, the stall record (``z_best``, ``since_best``,
     ``stalled``), updates ``t``, epochs ``epoch``, ``alpha`` on the host,
     ``safe_step`` and whether the step is the data's (``auto``).
@@ -299,6 +315,7 @@ class _Run:
     f: float = math.inf
     Y: object = None
     ZY: object = None
+    z_norm: np.ndarray = None
 
 
 class _Fit:
@@ -317,16 +334,26 @@ class _Fit:
 
 
 
-def _epoch_batches(n, b, shuffle, rng, xp, device):
-    """Row indices of the mini-batches of one pass: consecutive slices, or a
-    seeded permutation drawn on the host (the same rows for every input format
-    and namespace), each batch sorted (contiguous reads of a memmap) and moved
-    to X's device once per pass."""
+def _epoch_order(n, b, shuffle, rng):
+    """The rows of one pass in batch order: None (consecutive rows) or a seeded
+    permutation drawn on the host (the same rows for every input format and
+    namespace), each batch of ``b`` rows sorted (contiguous reads of a memmap)."""
     if not shuffle:
-        return [slice(start, min(start + b, n)) for start in range(0, n, b)]
+        return None
     order = rng.permutation(n)
-    for start in range(0, n, b):
-        order[start : start + b].sort()
+    full = n - n % b
+    order[:full].reshape(-1, b).sort(axis=1)
+    order[full:].sort()
+    return order
+
+
+def _epoch_batches(n, b, shuffle, rng, xp, device):
+    """Row indices of the mini-batches of one pass (:func:`_epoch_order`):
+    consecutive slices, or the permutation's batches, moved to X's device once
+    per pass."""
+    order = _epoch_order(n, b, shuffle, rng)
+    if order is None:
+        return [slice(start, min(start + b, n)) for start in range(0, n, b)]
     if not is_numpy(xp):
         order = xp.asarray(order, device=device)
     return [order[start : min(start + b, n)] for start in range(0, n, b)]
@@ -346,20 +373,52 @@ def _host(a):
     return np.asarray(to_numpy(a), dtype=np.float64)
 
 
-def _curvatures(problem, one_row=False):
+if hasattr(np, "vecdot"):  # NumPy >= 2: one ufunc call, the fastest on small arrays
+
+    def _np_col_dots(A, B):
+        return np.vecdot(A, B, axis=0)
+
+else:  # pragma: no cover
+
+    def _np_col_dots(A, B):
+        return np.einsum("ij,ij->j", A, B)
+
+
+def _col_dots(xp, A, B):
+    """``sum_i A_ik B_ik`` per column ``k``, on the host in float64."""
+    if is_numpy(xp):
+        return _np_col_dots(A, B).astype(np.float64, copy=False)
+    return _host(xp.sum(A * B, axis=0))
+
+
+def _norms(xp, A):
+    """Column 2-norms of ``A`` on the host, in float64: one product for NumPy
+    arrays whose norms are far from under- and overflow, else
+    :func:`~l2gd.solvers._gd._col_norms` (scaled)."""
+    if is_numpy(xp):
+        A = np.asarray(A, dtype=np.float64)
+        s = np.sqrt(_np_col_dots(A, A))
+        if (1e-100 < s[0] < 1e100) if len(s) == 1 else (s.min() > 1e-100 and s.max() < 1e100):
+            return s
+    return _col_norms(xp, A)
+
+
+def _curvatures(problem, one_row=False, checked=False):
     """``(max_i s_i ||x_i - x_mean||^2, tr(H) / S, lambda_max(H) / S)`` with
     ``H = X_c^T S X_c``: what the safe step needs (see ``SGD`` Notes).
 
     From the rows (``lambda_max`` on an evenly spaced subsample, inflated), or,
     for rows not in memory, from the problem's statistics and the largest
     weighted row norm its source measured (``problem.max_row_norm``).
+    ``checked``: X's magnitudes are known to be safe (no pass to check them).
     """
     S = problem.sw_sum
     if not isinstance(problem, RidgeProblem):
         trace = float(np.sum(problem.gram_diagonal(), dtype=np.float64)) / S
         lam = float(np.linalg.eigvalsh(np.asarray(problem.stats.xx, dtype=np.float64))[-1]) / S
         return float(problem.max_row_norm), trace, lam
-    _check_magnitudes(X=problem.X)
+    if not checked:
+        _check_magnitudes(X=problem.X)
     norms = _row_norms_sq(problem)
     biggest, trace = float(norms.max(initial=0.0)), float(norms.sum()) / S
     if one_row:
@@ -373,6 +432,122 @@ def _curvatures(problem, one_row=False):
         safety = _SUBSAMPLE_SAFETY
     lam = safety * _top_eigenvalue(sub) / sub.sw_sum if sub.sw_sum > 0 else trace
     return biggest, trace, lam
+
+
+# -- SVRG steps on rows in host memory (NumPy, SciPy sparse, memmap) ---------
+def _centered_rows(problem, rows, out):
+    """Write the dense centered rows ``X_c[rows]`` into the first rows of ``out``
+    (X's dtype, on the host; sparse rows densified: callers keep ``out``
+    small); return their number."""
+    X = problem.X
+    if sp.issparse(X):
+        Xb = X[rows].toarray()
+        m = Xb.shape[0]
+        out[:m] = Xb
+    elif isinstance(rows, slice):
+        m = len(range(*rows.indices(X.shape[0])))
+        out[:m] = X[rows]
+    else:
+        m = len(rows)
+        np.take(np.asarray(X), rows, axis=0, out=out[:m], mode="clip")
+    if problem.fit_intercept:
+        out[:m] -= problem.X_offset
+    return m
+
+
+def _step_coefficients(schedule, t, n, b, S, dtype):
+    """Per batch of one pass, ``c = eta |B| / (b S)`` and ``e = 2 n eta / (b S)``:
+    the SVRG step ``W <- W - c (G0 + 2 alpha D) - e X_c[B]^T S_B X_c[B] D`` of
+    ``SGD`` (``D = W - W0``), in the problem's dtype."""
+    steps = -(-n // b)
+    if isinstance(schedule, Constant):
+        eta = np.full(steps, float(schedule(t)), dtype=dtype)
+    else:
+        eta = np.array([schedule(t + k) for k in range(steps)], dtype=dtype)
+    c = eta * (1.0 / S)
+    c[-1] *= (n - (steps - 1) * b) / b
+    return c, eta * (2.0 * n / (b * S))
+
+
+def _batch_rows_of(order, k0, k1, b, n):
+    """Rows of batches ``k0`` to ``k1 - 1`` of a pass in the order ``order``."""
+    start, stop = k0 * b, min(k1 * b, n)
+    return slice(start, stop) if order is None else order[start:stop]
+
+
+def _affine_steps(C3, CW3, c, e, a, G0):
+    """The steps ``D <- (1 - 2 c_k a) D - e_k G_k D - c_k G0`` of the batches
+    ``C3[k]`` (``G_k = C3[k]^T CW3[k]``, one alpha ``a``) composed into one map
+    ``D -> M D + V``: the steps as augmented matrices ``[[M_k, V_k], [0, I]]``,
+    padded with identities to a power of two and multiplied pairwise, ``log2``
+    batched products instead of one per step (the same map up to rounding)."""
+    K, p, T = C3.shape[0], C3.shape[2], G0.shape[1]
+    q = p + T
+    A = np.zeros((1 << (K - 1).bit_length(), q, q), dtype=C3.dtype)
+    np.matmul(C3.transpose(0, 2, 1), CW3 * -e[:, None, None], out=A[:K, :p, :p])
+    np.multiply(c[:, None, None], -G0, out=A[:K, :p, p:])
+    diag = A.reshape(len(A), q * q)[:, :: q + 1]
+    diag += 1.0
+    diag[:K, :p] -= (2.0 * a) * c[:, None]
+    while len(A) > 1:
+        A = A[1::2] @ A[0::2]
+    return A[0, :p, :p], A[0, :p, p:]
+
+
+def _gram_steps(problem, order, b, c, e, G0, D, acc):
+    """The steps of one pass on few features from ``D = 0``, with the Gram
+    matrices ``X_c[B]^T S_B X_c[B]`` of a chunk of batches at once (batches
+    padded with zero rows, which add nothing): composed (:func:`_affine_steps`)
+    for one alpha and a few targets, else one product per step."""
+    n, p, sw, alpha = problem.n_samples, problem.n_features, problem.sample_weight, problem.alpha
+    composed = acc is None and D.shape[1] <= p and (len(alpha) == 1 or alpha.min() == alpha.max())
+    a2 = None if composed else (2.0 * alpha).astype(D.dtype)
+    per_chunk = max(1, _SUBSAMPLE_ENTRIES // max(b * p, p * p, 1))
+    for k0 in range(0, len(c), per_chunk):
+        k1 = min(k0 + per_chunk, len(c))
+        rows = _batch_rows_of(order, k0, k1, b, n)
+        C = np.zeros(((k1 - k0) * b, p), dtype=D.dtype)
+        m = _centered_rows(problem, rows, C)
+        CW = C
+        if sw is not None:
+            CW = np.zeros_like(C)
+            np.multiply(C[:m], sw[rows][:, None], out=CW[:m])
+        C3, CW3 = C.reshape(k1 - k0, b, p), CW.reshape(k1 - k0, b, p)
+        if composed:
+            M, V = _affine_steps(C3, CW3, c[k0:k1], e[k0:k1], float(alpha[0]), G0)
+            D = V if k0 == 0 else M @ D + V
+            continue
+        G = np.matmul(C3.transpose(0, 2, 1), CW3)
+        for k in range(k0, k1):
+            D = D - e[k] * (G[k - k0] @ D) - c[k] * (G0 + a2 * D)
+            if acc is not None:
+                acc += D
+    return D, acc
+
+
+def _direct_steps(problem, order, b, c, e, G0, D, acc):
+    """The steps of one pass: per batch two products with its rows ``X[B]``
+    (never densified), the centering applied to the products."""
+    n, X, sw = problem.n_samples, problem.X, problem.sample_weight
+    off = problem.X_offset if problem.fit_intercept else None
+    a2 = (2.0 * _host(problem.alpha)).astype(D.dtype)
+    for k in range(len(c)):
+        rows = _batch_rows_of(order, k, k + 1, b, n)
+        Xb = X[rows]
+        Q = _as_dense(Xb @ D, np)
+        if off is not None:
+            Q -= off @ D
+        if sw is not None:
+            Q *= sw[rows][:, None]
+        H = _as_dense(Xb.T @ Q, np)
+        if off is not None:
+            H -= off[:, None] * Q.sum(axis=0)
+        H *= e[k]
+        H += c[k] * (G0 + a2 * D)
+        D -= H
+        if acc is not None:
+            acc += D
+    return D, acc
 
 
 class SGD(IterativeSolver):
@@ -438,9 +613,10 @@ class SGD(IterativeSolver):
     ----------
     batch_size : int or "auto", default="auto"
         Rows per mini-batch (at most ``n_samples``). ``"auto"``: 256; for
-        ``"svrg"`` ``min(256, max(32, n_samples // 16))``, so that an epoch
-        makes at least 16 steps on small data (each step needs per-row work
-        ``L_b`` grows with the batch, see Notes).
+        ``"svrg"`` ``min(256, max(16, n_samples // 32))``, so that an epoch
+        makes at least 32 steps on small data (the progress of an epoch grows
+        with its steps, while ``L_b`` grows with the batch, see Notes), and
+        full batches on data of at most 32 rows.
     learning_rate : "auto", float or schedule, default="auto"
         ``"auto"``: for ``"svrg"``, the constant safe step of the data (below,
         halved when a snapshot is rejected); for ``"plain"``,
@@ -609,10 +785,11 @@ class SGD(IterativeSolver):
     def _batch_rows(self, n, method=None):
         """Rows per mini-batch for ``n`` rows (``batch_size``, resolved and capped at ``n``)."""
         b = self.batch_size
-        if b == "auto":
-            b = _AUTO_BATCH if (method or self.method) == "plain" else min(
-                _AUTO_BATCH, max(_AUTO_MIN_BATCH, n // _AUTO_MIN_STEPS)
-            )
+        if b == "auto" and (method or self.method) == "plain":
+            b = _AUTO_BATCH
+        elif b == "auto":
+            b = max(_AUTO_MIN_BATCH, n // _AUTO_MIN_STEPS)
+            b = n if n <= _AUTO_FULL else min(_AUTO_BATCH, b)
         return max(1, min(int(b), n))
 
     def _average_start(self):
@@ -642,10 +819,15 @@ class SGD(IterativeSolver):
             for the step to be representable (:meth:`solve` rescales such
             data first).
         """
+        return self._safe_step(problem, method, checked=False)
+
+    def _safe_step(self, problem, method=None, checked=True):
+        """:meth:`safe_step`; ``checked``: X's magnitudes are known to be safe
+        (``solve`` and ``partial_solve`` check them first), no second pass."""
         n, S = problem.n_samples, problem.sw_sum
         b = self._batch_rows(n, method)
         penalty = float(np.max(_host(problem.alpha), initial=0.0)) / S
-        biggest, trace, lam = _curvatures(problem, one_row=b == 1 or n == 1)
+        biggest, trace, lam = _curvatures(problem, one_row=b == 1 or n == 1, checked=checked)
         l_max = n * biggest / S
         if b == 1 or n == 1:
             curvature = l_max
@@ -691,6 +873,8 @@ class SGD(IterativeSolver):
         scale = 1.0 / (b * problem.sw_sum)
         start_avg = self._average_start()
         averaging = start_avg is not None and state.epoch >= start_avg
+        if isinstance(problem, RidgeProblem) and is_numpy(problem.xp):
+            return self._host_vr_pass(problem, state, W0, G0, rng, b, averaging)
         W, total, count = W0, None, 0
         # Rows in memory are one block; a source's row chunks (centered at the
         # whole data's means) come one at a time in a random order.
@@ -710,6 +894,21 @@ class SGD(IterativeSolver):
                         count += 1
                         total = W if total is None else total + (W - total) / count
         return total if averaging else W
+
+    def _host_vr_pass(self, problem, state, W0, G0, rng, b, averaging):
+        """:meth:`_vr_pass` on rows in host memory: the same rows, order and
+        steps in fewer Python operations, the iterate carried as ``D = W - W0``
+        (the correction ``g_B(W) - g_B(W0)`` is linear in it); on few features
+        each step is one product with a precomputed matrix (:func:`_gram_steps`)."""
+        n, p = problem.n_samples, problem.n_features
+        order = _epoch_order(n, b, self.shuffle, rng)
+        c, e = _step_coefficients(state.schedule, state.t, n, b, problem.sw_sum, W0.dtype)
+        D = np.zeros_like(W0)
+        acc = np.zeros_like(W0) if averaging else None
+        steps = _gram_steps if b * p * p <= _GRAM_STEP_FLOPS else _direct_steps
+        D, acc = steps(problem, order, b, c, e, G0, D, acc)  # under _step's errstate
+        state.t += len(c)
+        return W0 + (D if acc is None else acc / len(c))
 
     def _diverged(self, step, safe_step):
         return ValueError(
@@ -855,7 +1054,9 @@ class SGD(IterativeSolver):
     def _step(self, fit, state):
         if state.kind == "plain":
             return self._plain_step(fit, state)
-        return self._vr_step(fit, state)
+        # Overflow and 0/0 give inf and NaN, which the loop and the bound test.
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            return self._vr_step(fit, state)
 
     # -- plain SGD in the loop ---------------------------------------------------
     def _common_state(self, kind, fit, rng):
@@ -869,7 +1070,7 @@ class SGD(IterativeSolver):
             sw_sum=problem.sw_sum,
             x_mean=problem.X_offset,
             y_mean=problem.y_offset,
-            safe_step=self.safe_step(problem),
+            safe_step=self._safe_step(problem),
         )
         state.schedule = self._check_params().bind(
             state.sgd.safe_step, self._strong_convexity(problem)
@@ -907,13 +1108,14 @@ class SGD(IterativeSolver):
 
     # -- SVRG in the loop ----------------------------------------------------------
     @staticmethod
-    def _full_pass(problem, W):
+    def _full_pass(problem, W, at_zero=False):
         """Objective per target and ``Z = X_c^T S r - alpha W`` (minus half the
         gradient) at ``W``: one pass over X (the source's own pass for rows
-        not in memory, ``problem.snapshot``)."""
+        not in memory, ``problem.snapshot``). ``at_zero``: ``W`` is 0, whose
+        residual is ``Y_c`` (no product with X)."""
         if not isinstance(problem, RidgeProblem):
             return problem.snapshot(W)
-        R = problem.residual(W)
+        R = problem.Yc if at_zero else problem.residual(W)
         return problem.value_from_residual(R, W), problem.rmatvec(problem.weighted(R)) - (
             problem.alpha * W
         )
@@ -921,7 +1123,7 @@ class SGD(IterativeSolver):
     def _vr_init(self, fit, W0, rng):
         problem = fit.problem
         state = self._common_state("svrg", fit, rng)
-        state.safe_step = self.safe_step(problem)
+        state.safe_step = self._safe_step(problem)
         schedule = self._check_params()
         state.auto = isinstance(self.learning_rate, str)
         if state.auto:
@@ -929,36 +1131,38 @@ class SGD(IterativeSolver):
         state.schedule = schedule.bind(state.safe_step, self._strong_convexity(problem))
         state.t, state.epoch, state.beta, state.nesterov_t = 0, 0, 0.0, 1.0
         state.alpha = _host(problem.alpha)
-        state.theta = np.full(problem.n_targets, np.inf)
+        state.theta = np.full(problem.n_targets, np.nan)  # NaN: no secant yet
         state.best, state.best_W, state.since_best, state.stalled = math.inf, W0, 0, False
         state.z_best = None
-        state.value, state.Z = self._full_pass(problem, W0)
+        state.value, state.Z = self._full_pass(problem, W0, not problem.xp.any(W0 != 0))
+        state.z_norm = _norms(problem.xp, state.Z)
         state.W, state.f = W0, float(problem.xp.sum(state.value))
         state.Y, state.ZY = state.W, state.Z
-        self._certify(problem, state)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self._certify(problem, state)
         if fit.validation is not None:
             state.best_score = self._score(fit, W0)
         return state
 
     def _bound(self, problem, state):
         """Per target, the estimated relative error of the snapshot (see Notes)."""
-        xp = problem.xp
-        z, w = _col_norms(xp, state.Z), _col_norms(xp, state.W)
-        theta = np.where(np.isfinite(state.theta), np.fmax(state.theta, state.alpha), state.alpha)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            E = np.where(theta > 0, z / theta, np.inf)
-            rel = np.where(w > E, E / (w - E), np.inf)
+        z, w = state.z_norm, _norms(problem.xp, state.W)
+        theta = np.fmax(state.theta, state.alpha)  # alpha where theta is NaN
+        # Under the errstate of the callers: E is inf where theta = 0 (alpha
+        # = 0, no secant yet), NaN where z is 0 too (then the bound is 0).
+        E = z / theta
+        rel = np.where(w > E, E / (w - E), np.inf)
         return np.where(z == 0, 0.0, rel)
 
     def _certify(self, problem, state):
         """Set the criterion at the snapshot; keep the best certified snapshot."""
-        state.criterion = float(np.max(self._bound(problem, state), initial=0.0))
+        state.criterion = float(self._bound(problem, state).max(initial=0.0))
         if state.criterion < state.best:
             state.best, state.best_W = state.criterion, state.W
         # Rounding has won when the gradient stops reaching new lows (the bound
         # itself may rise while the estimate of lambda_min falls).
-        z = _col_norms(problem.xp, state.Z)
-        if state.z_best is None or np.any(z < 0.9 * state.z_best):
+        z = state.z_norm
+        if state.z_best is None or (z < 0.9 * state.z_best).any():
             state.z_best, state.since_best = z if state.z_best is None else np.fmin(z, state.z_best), 0
         else:
             state.since_best += 1
@@ -966,28 +1170,30 @@ class SGD(IterativeSolver):
 
     def _secant(self, problem, dW, dZ, state):
         """Lower the Rayleigh-quotient estimate of ``lambda_min`` with ``dZ = -A dW``."""
-        xp = problem.xp
-        num, den = _host(-xp.sum(dW * dZ, axis=0)), _host(xp.sum(dW * dW, axis=0))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            rq = num / den
-        ok = np.isfinite(rq) & (rq > 0)
-        state.theta = np.where(ok, np.fmin(state.theta, rq), state.theta)
+        num, den = -_col_dots(problem.xp, dW, dZ), _col_dots(problem.xp, dW, dW)
+        rq = num / den  # under _step's errstate: inf or NaN where den = 0
+        # Quotients not finite or <= 0 (rounding) say nothing; fmin ignores NaN.
+        state.theta = np.fmin(state.theta, np.where(np.isfinite(rq) & (rq > 0), rq, np.nan))
 
-    def _extrapolate(self, problem, state, W_new, Z):
+    def _extrapolate(self, problem, state, W_new, Z, z_new, dW, dZ):
         """Nesterov's extrapolation of the snapshots while epochs are slow,
         restarted when the gradient at the extrapolated point opposes the
         move (O'Donoghue and Candes' gradient test, immune to the rounding of
-        the objective). The gradient is affine: that of ``Y`` is exact."""
+        the objective). The gradient is affine: that of ``Y`` is exact.
+        ``z_new`` are the column norms of ``Z``, ``dW = W_new - W``, ``dZ = Z - Z_W``."""
         xp = problem.xp
-        slow = float(np.max(_col_norms(xp, Z) / np.fmax(_col_norms(xp, state.Z), 1e-300)))
-        opposed = float(xp.sum(state.ZY * (W_new - state.W))) < 0
+        slow = float((z_new / np.fmax(state.z_norm, 1e-300)).max())
+        opposed = float(_col_dots(xp, state.ZY, dW).sum()) < 0
         if slow > _SLOW_EPOCH and not opposed:
             t_next = 0.5 * (1.0 + math.sqrt(1.0 + 4.0 * state.nesterov_t**2))
             state.beta, state.nesterov_t = (state.nesterov_t - 1.0) / t_next, t_next
         else:
             state.beta, state.nesterov_t = 0.0, 1.0
-        state.Y = W_new + state.beta * (W_new - state.W)
-        state.ZY = Z + state.beta * (Z - state.Z)
+        if state.beta == 0:
+            state.Y, state.ZY = W_new, Z
+        else:
+            state.Y = W_new + state.beta * dW
+            state.ZY = Z + state.beta * dZ
 
     def _vr_step(self, fit, state):
         problem, xp = fit.problem, fit.problem.xp
@@ -998,7 +1204,8 @@ class SGD(IterativeSolver):
         if not np.isfinite(f_new):
             state.value = value  # the loop raises the divergence error
             return
-        self._secant(problem, W_new - state.W, Z - state.Z, state)
+        dW, dZ = W_new - state.W, Z - state.Z
+        self._secant(problem, dW, dZ, state)
         # A rise beyond the rounding of the objective rejects the snapshot.
         rise = f_new - state.f > _ROUNDING * eps(xp, problem.dtype) * abs(state.f)
         if rise and (state.beta > 0 or state.auto):
@@ -1008,8 +1215,10 @@ class SGD(IterativeSolver):
             state.nesterov_t, state.beta = 1.0, 0.0
             state.Y, state.ZY = state.W, state.Z
         else:
-            self._extrapolate(problem, state, W_new, Z)
+            z_new = _norms(xp, Z)
+            self._extrapolate(problem, state, W_new, Z, z_new, dW, dZ)
             state.W, state.Z, state.value, state.f = W_new, Z, value, f_new
+            state.z_norm = z_new
         self._certify(problem, state)
         if fit.validation is not None:
             gain = self._validate(fit, state, state.W, state.epoch)
@@ -1145,7 +1354,7 @@ class SGD(IterativeSolver):
             y_offset=state.y_mean,
         )
         W_before = state.coef.copy()
-        state.safe_step = min(state.safe_step, self.safe_step(problem, "plain"))
+        state.safe_step = min(state.safe_step, self._safe_step(problem, "plain"))
         schedule = schedule.bind(state.safe_step, self._strong_convexity(problem))
         self._pass(problem, state, schedule, np.random.default_rng(random_state))
         W = state.coef
