@@ -1,5 +1,8 @@
 """GPU check: l2gd on CUDA torch tensors vs l2gd on NumPy (CPU) vs Ridge(svd) on the GPU.
 
+Solvers: closed_form, gd and sgd (the variance-reduced default, seeded), each
+on the GPU and on the CPU, and sgd against gd on the same device.
+
 Run on a machine with a CUDA GPU and PyTorch::
 
     SCIPY_ARRAY_API=1 python benchmarks/gpu.py [--n-samples 1000000] [--n-features 1000]
@@ -90,12 +93,12 @@ def main(argv=None):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for solver in ["closed_form", "gd"]:
-            est_cpu = GDRidgeRegressor(alpha=args.alpha, solver=solver)
+        for solver in ["closed_form", "gd", "sgd"]:
+            est_cpu = GDRidgeRegressor(alpha=args.alpha, solver=solver, random_state=0)
             cpu_s, est_cpu = timed(lambda: est_cpu.fit(X_np, y_np), args.cpu_repeats)
             add(f"l2gd {solver} (numpy)", "cpu", cpu_s, est_cpu.coef_)
             with sklearn.config_context(array_api_dispatch=True):
-                est = GDRidgeRegressor(alpha=args.alpha, solver=solver)
+                est = GDRidgeRegressor(alpha=args.alpha, solver=solver, random_state=0)
                 est.fit(X, y)  # warm-up (CUDA context, kernels)
                 gpu_s, est = timed(lambda: est.fit(X, y), args.repeats, sync)
             assert est.coef_.device.type == dev.type, "coef_ left the device"
@@ -130,6 +133,11 @@ def main(argv=None):
         if r["device"] == dev.type and r["device"] != "cpu" and r is not svd_row:
             print(f"\n{r['contender']}: {svd_row['fit_seconds'] / r['fit_seconds']:.1f}x faster "
                   "than Ridge(svd) on the same GPU", end="")
+    by_name = {r["contender"]: r for r in rows}
+    gd_gpu, sgd_gpu = (by_name.get(f"l2gd {s} (torch {dev.type})") for s in ("gd", "sgd"))
+    if gd_gpu and sgd_gpu:
+        print(f"\nl2gd sgd on {dev.type}: {sgd_gpu['fit_seconds'] / gd_gpu['fit_seconds']:.2f}x "
+              "the time of gd on the same device", end="")
     print()
     if args.out:
         with open(args.out, "w") as fh:
