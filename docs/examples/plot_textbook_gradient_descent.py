@@ -79,13 +79,17 @@ print(f"sklearn Ridge:       w={ref.coef_[0]:.6f} b={ref.intercept_:.6f}")
 # %%
 # The summed loss at the same learning rate diverges
 # --------------------------------------------------
-# The gradient of the summed loss is ``n`` times larger. The step
-# ``0.01 * L = 0.01 * 2 * (sum x^2 + lambda)`` is far above the stability
-# limit 2, so the error is multiplied at every step and reaches ``inf``
+# The gradient of the summed loss is ``n`` times larger. Gradient descent is
+# stable only while the learning rate times the largest eigenvalue ``L`` of
+# the Hessian (in ``w`` and ``b``) stays below 2; for the summed loss it is
+# above, so the error is multiplied at every step and reaches ``inf``
 # within a few dozen steps.
 _, _, path_sum = by_hand(x, y, summed=True, n_iter=60)
-L_sum = 2 * (np.sum((x - x.mean()) ** 2) + LAMBDA)
-print(f"learning rate x Lipschitz constant of the summed loss: {LEARNING_RATE * L_sum:.1f}")
+hessian_sum = 2 * np.array([[np.sum(x**2) + LAMBDA, np.sum(x)], [np.sum(x), N_POINTS]])
+L_sum = np.linalg.eigvalsh(hessian_sum)[-1]
+print(f"learning rate x L: mean loss {LEARNING_RATE * L_sum / N_POINTS:.3f}, "
+      f"summed loss {LEARNING_RATE * L_sum:.1f} (stable below 2)")
+print(f"summed loss, |w| after 60 steps: {abs(path_sum[-1]):.3g}")
 
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.5))
 ax1.plot(path_mean)
