@@ -72,8 +72,8 @@ plt.show()
 # %%
 # Which to use
 # ------------
-# Ridge's answer is stable: with correlated features, small changes of the
-# data move the lasso's choice within a group, while ridge's coefficients
-# move little. The lasso gives a sparse model. Ridge also has a closed form,
+# Ridge's answer tends to be the more stable one: with correlated features,
+# small changes of the data can move the lasso's choice within a group,
+# while ridge's coefficients move little. The lasso gives a sparse model. Ridge also has a closed form,
 # exact cross-validation shortcuts and the ridge statistics (degrees of
 # freedom, standard errors) of :meth:`l2gd.GDRidgeRegressor.inference`.

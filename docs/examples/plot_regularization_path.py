@@ -34,7 +34,9 @@ print(f"alpha chosen by GCV: {cv.alpha_:.3g}, "
 # from the DataFrame.
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
 RegularizationPathDisplay.from_estimator(cv, X, y, alphas=alphas, ax=ax1, legend=False)
-RegularizationPathDisplay.from_estimator(cv, X, y, alphas=alphas, x_axis="dof", ax=ax2)
+RegularizationPathDisplay.from_estimator(
+    cv, X, y, alphas=alphas, x_axis="dof", ax=ax2, legend=False)
+ax2.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize="small")
 fig.tight_layout()
 plt.show()
 
