@@ -10,6 +10,8 @@ import warnings
 
 # The l2gd of this checkout, whether or not it is installed.
 sys.path.insert(0, os.path.abspath(".."))
+# _gallery_order.py, next to this file.
+sys.path.insert(0, os.path.abspath(os.path.dirname(__file__)))
 
 import l2gd  # noqa: E402
 
@@ -44,7 +46,7 @@ sphinx_gallery_conf = {
     "examples_dirs": "examples",
     "gallery_dirs": "auto_examples",
     "filename_pattern": r"/plot_",
-    "within_subsection_order": "FileNameSortKey",
+    "within_subsection_order": "_gallery_order.ExampleOrder",
     "download_all_examples": False,
     "remove_config_comments": True,
     "matplotlib_animations": False,

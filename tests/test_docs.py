@@ -87,3 +87,9 @@ def test_user_guide_pages_are_in_the_toctree():
     for page in sorted((DOCS / "user_guide").glob("*.rst")):
         if page.stem != "index":
             assert f"   {page.stem}\n" in index, f"{page.name} is not in the user guide toctree"
+
+
+def test_the_gallery_order_names_every_example():
+    text = (DOCS / "_gallery_order.py").read_text(encoding="utf-8")
+    order = ast.literal_eval(re.search(r"ORDER = (\[.*?\])", text, flags=re.DOTALL).group(1))
+    assert sorted(order) == [p.name for p in EXAMPLES]
