@@ -282,7 +282,7 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
         Iterations of the refit.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when X has string column names.
 
     See Also
