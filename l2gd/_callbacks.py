@@ -137,9 +137,9 @@ def _is_dask(X):
 def solving(estimator, attributes):
     """The block of ``estimator``'s own solve: its fit task becomes a ``"solve"``
     task (one subtask per iteration) with ``attributes``; any other current
-    task is hidden."""
+    task is hidden. A fit task declared a leaf (the closed form) stays one."""
     task = current()
-    if task is not None and task.estimator is estimator:
+    if task is not None and task.estimator is estimator and task.context.max_subtasks != 0:
         return running(replace(task, kind="solve", attributes=attributes))
     return running(None)
 
@@ -155,3 +155,19 @@ def snapshot(state):
                 object.__setattr__(new, f.name, copy.copy(value))
     return new
 
+
+
+def fit_nested(name, sub_estimator, *args, **kwargs):
+    """``sub_estimator.fit(*args, **kwargs)`` as the subtask ``name`` of the
+    current fit task, the callbacks propagated to it (its task tree nested in
+    the meta-estimator's, as scikit-learn's searches do); a plain fit without
+    one. Returns the fitted sub-estimator."""
+    parent = current("fit")
+    if parent is None:
+        return sub_estimator.fit(*args, **kwargs)
+    task = parent.subtask(name)
+    with task.context.propagate_callback_context(sub_estimator):
+        task.begin()
+        sub_estimator.fit(*args, **kwargs)
+        task.end()
+    return sub_estimator

@@ -19,9 +19,16 @@ from sklearn.model_selection import check_cv
 from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, process_routing
 from sklearn.utils.metaestimators import available_if
 
-from . import _dask
+from . import _callbacks, _dask
 from ._array_api import float_dtypes, to_numpy
-from ._compat import HasMethods, Interval, StrOptions, _fit_context, validate_data
+from ._compat import (
+    CallbackSupportMixin,
+    HasMethods,
+    Interval,
+    StrOptions,
+    _fit_context,
+    validate_data,
+)
 from ._path import (
     FoldData,
     Scoring,
@@ -104,7 +111,7 @@ def _select(alphas, mean, std, n_splits, selection):
 # ---------------------------------------------------------------------------
 # The estimator
 # ---------------------------------------------------------------------------
-class GDRidgeCV(RegressorMixin, BaseEstimator):
+class GDRidgeCV(CallbackSupportMixin, RegressorMixin, BaseEstimator):
     """Ridge regression with alpha chosen by cross-validation, reusing work across alphas.
 
     The objective is :class:`sklearn.linear_model.Ridge`'s (and
@@ -466,9 +473,11 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
         self : GDRidgeCV
             Fitted estimator.
         """
-        if self.feature_groups is not None:
-            return fit_banded(self, X, y, sample_weight, params)
-        return self._fit_alphas(X, y, sample_weight, params)
+        # Callback tasks: "cross-validation" (the fold engine's), then "refit".
+        with _callbacks.fitting(self, X, y, sample_weight, max_subtasks=1 + bool(self.refit)):
+            if self.feature_groups is not None:
+                return fit_banded(self, X, y, sample_weight, params)
+            return self._fit_alphas(X, y, sample_weight, params)
 
     def _fit_alphas(self, X, y, sample_weight, params):
         """``fit`` for one alpha per target (or shared): the alpha grid scored by
@@ -720,7 +729,8 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
             tol=self.tol,
             max_iter=self.max_iter,
             random_state=self.random_state,
-        ).fit(X, y, sample_weight=sample_weight)
+        )
+        _callbacks.fit_nested("refit", refit, X, y, sample_weight=sample_weight)
         for attr in ("coef_", "intercept_", "solver_", "n_iter_", "n_features_in_"):
             setattr(self, attr, getattr(refit, attr))
         return self

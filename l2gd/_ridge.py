@@ -39,7 +39,7 @@ from ._validation import (
     check_real_input,
     check_sample_weight,
 )
-from .solvers import SOLVERS, ClosedForm, SolveResult
+from .solvers import SOLVERS, ClosedForm, IterativeSolver, SolveResult
 from .solvers import _registry
 from .solvers._closed_form import solve_stats
 
@@ -456,8 +456,19 @@ class GDRidgeRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         self : GDRidgeRegressor
             Fitted estimator.
         """
-        with _callbacks.fitting(self, X, y, sample_weight):
+        with _callbacks.fitting(self, X, y, sample_weight, max_subtasks=self._n_tasks()):
             return self._fit(X, y, sample_weight)
+
+    def _n_tasks(self):
+        """Subtasks of the fit's callback task: the iteration budget of an
+        iterative solver (the loop's bound), 0 for the closed form, None
+        (unknown) when ``"auto"`` chooses from the data or for other solvers."""
+        solver = SOLVERS.get(self.solver) if isinstance(self.solver, str) else type(self.solver)
+        if solver is None:
+            return None
+        if issubclass(solver, IterativeSolver):
+            return solver.default_max_iter if self.max_iter is None else self.max_iter
+        return 0 if issubclass(solver, ClosedForm) else None
 
     def _fit(self, X, y, sample_weight):
         if _dask.is_dask_collection(X):
