@@ -309,6 +309,17 @@ class GDRidgeCV(CallbackSupportMixin, RegressorMixin, BaseEstimator):
     Array API inputs are cross-validated on the host in NumPy; the refit runs
     in X's namespace. Ties between alphas go to the first in ``alphas``.
 
+    **Progress callbacks.** With scikit-learn >= 1.9, ``set_callbacks``
+    takes :mod:`sklearn.callback` callbacks (``ProgressBar()``, which needs
+    ``rich``; ``ScoringMonitor``; your own). The tasks of ``fit``: one
+    ``"cross-validation"`` task with one ``"fold"`` subtask per split (each
+    with one ``"alpha"`` subtask per alpha when the solver's path is a
+    sequence of warm-started solves, ``"gd"`` and ``"sgd"``; the closed form's
+    spectral path is one step), then ``"refit"``, which is the
+    :class:`GDRidgeRegressor` fit on all rows (auto-propagated callbacks such
+    as ``ProgressBar`` reach its iterations). ``cv=None`` and ``cv="gcv"``
+    have no folds. With ``n_jobs``, the fold tasks run in the workers.
+
     Leave-one-out and GCV: scikit-learn's :class:`~sklearn.linear_model.RidgeCV`
     documented its efficient leave-one-out as "generalized cross-validation"
     for years (scikit-learn issue #18079); here ``cv=None`` is that
@@ -343,6 +354,18 @@ class GDRidgeCV(CallbackSupportMixin, RegressorMixin, BaseEstimator):
     ['alphas', 'dof', 'mean_test_score']
     >>> gcv = GDRidgeCV(alphas=alphas, cv="gcv").fit(X, y)
     >>> bool(gcv.best_score_ == -gcv.cv_results_["gcv"].min())
+    True
+
+    Progress callbacks (scikit-learn >= 1.9): a callback set with
+    ``set_callbacks`` sees one task per fold (and per alpha of a gd or sgd
+    path), then the refit:
+
+    >>> from sklearn.callback import ScoringMonitor
+    >>> cv_monitor = ScoringMonitor(scoring="r2")
+    >>> cv_watched = GDRidgeCV(alphas=alphas, cv=5).set_callbacks(cv_monitor).fit(X, y)
+    >>> [row["task_name"] for row in cv_monitor.get_logs().data]
+    ['fit']
+    >>> bool(np.isclose(cv_monitor.get_logs().data[0]["r2"], cv_watched.score(X, y)))
     True
     """
 

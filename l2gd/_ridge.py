@@ -298,6 +298,16 @@ class GDRidgeRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
     statistics) but not with ``"sgd"``, are not combined with
     ``positive=True``, and on dask arrays are solved in closed form.
 
+    **Progress callbacks.** With scikit-learn >= 1.9, ``set_callbacks``
+    takes :mod:`sklearn.callback` callbacks (``ProgressBar()``, which needs
+    ``rich``; ``ScoringMonitor``; your own), as scikit-learn's
+    ``LogisticRegression`` does. ``fit`` is one task with one subtask per
+    iteration of ``"gd"`` (per epoch of ``"sgd"``; on dask arrays, per pass
+    over the data), whose ``fitted_estimator`` holds that iteration's
+    coefficients; the closed form is one task. Inside a meta-estimator
+    (``GridSearchCV``, :class:`GDRidgeCV`'s refit) the tasks nest in its
+    tree. Without the callback API the estimator works as before.
+
     **Streaming.** :meth:`partial_fit` treats the rows of all its calls as one
     dataset (passing the same rows twice weighs them twice, as in ``fit`` on
     the concatenation). ``"closed_form"`` streams exactly: each call merges
@@ -324,6 +334,16 @@ class GDRidgeRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
     True
     >>> est.solver_, est.n_iter_ > 0
     ('gd', True)
+
+    Progress callbacks (scikit-learn >= 1.9): ``ScoringMonitor`` scores the
+    coefficients of each iteration:
+
+    >>> from sklearn.callback import ScoringMonitor
+    >>> monitor = ScoringMonitor(scoring="r2")
+    >>> watched = GDRidgeRegressor(solver="gd").set_callbacks(monitor).fit(X, y)
+    >>> rows = [r for r in monitor.get_logs().data if r["task_name"] == "iteration"]
+    >>> len(rows) == watched.n_iter_, bool(np.isclose(rows[-1]["r2"], watched.score(X, y)))
+    (True, True)
     """
 
     _parameter_constraints = {
