@@ -496,10 +496,15 @@ class GDRidgeCV(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         self : GDRidgeCV
             Fitted estimator.
         """
-        # Callback tasks: "cross-validation" (the fold engine's), then "refit".
-        with _callbacks.fitting(self, X, y, sample_weight, max_subtasks=1 + bool(self.refit)):
-            if self.feature_groups is not None:
-                return fit_banded(self, X, y, sample_weight, params)
+        # Callback tasks: "cross-validation" (the fold engine's), then "refit";
+        # the search over group weightings is one task (its candidates' folds
+        # would be hundreds).
+        banded = self.feature_groups is not None
+        n_tasks = 0 if banded else 1 + bool(self.refit)
+        with _callbacks.fitting(self, X, y, sample_weight, max_subtasks=n_tasks):
+            if banded:
+                with _callbacks.running(None):
+                    return fit_banded(self, X, y, sample_weight, params)
             return self._fit_alphas(X, y, sample_weight, params)
 
     def _fit_alphas(self, X, y, sample_weight, params):

@@ -228,6 +228,17 @@ def test_cv_loo_and_gcv_have_no_fold_tasks(cv):
     assert _tree(rec.root) == [(0, "GDRidgeCV", "fit"), (1, "GDRidgeRegressor", "fit")]
 
 
+def test_banded_cv_is_one_task():
+    # The group search fits many candidates on the same folds: they must not
+    # add tasks under the (full) root.
+    X, y = make_regression_data(seed=19)
+    rec = Recorder()
+    cv = GDRidgeCV(alphas=[0.1, 1.0, 10.0], cv=3, feature_groups=[0, 0, 0, 0, 1, 1, 1, 1])
+    cv.set_callbacks(rec).fit(X, y)
+    assert _tree(rec.root) == [(0, "GDRidgeCV", "fit")] and _balanced(rec)
+    assert rec.events.count(("setup", "GDRidgeCV")) == 1
+
+
 def test_cv_n_jobs_threads_give_the_same_tree():
     X, y = make_regression_data(seed=11)
     rec = Recorder()
