@@ -33,9 +33,13 @@ except ImportError:  # pragma: no cover - older scikit-learn
 def init_callback_context(estimator, max_subtasks):
     """The root callback context of ``estimator``'s fit (merged into its
     meta-estimator's task tree when it has one), or None without the callback
-    API. Call it once, at the start of a method decorated by ``_fit_context``
+    API, or when there is nothing to report to: no callbacks and no
+    meta-estimator's task tree (a fit without callbacks then costs nothing).
+    Call it once, at the start of a method decorated by ``_fit_context``
     (which tears the callbacks down)."""
     if not HAS_CALLBACKS:
+        return None
+    if not (has_callbacks(estimator) or hasattr(estimator, "_parent_callback_ctx")):
         return None
     return estimator._init_callback_context(max_subtasks=max_subtasks)
 
