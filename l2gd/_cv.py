@@ -20,9 +20,16 @@ from sklearn.model_selection import check_cv
 from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, process_routing
 from sklearn.utils.metaestimators import available_if
 
-from . import _dask
+from . import _callbacks, _dask
 from ._array_api import float_dtypes, to_numpy
-from ._compat import HasMethods, Interval, StrOptions, _fit_context, validate_data
+from ._compat import (
+    CallbackSupportMixin,
+    HasMethods,
+    Interval,
+    StrOptions,
+    _fit_context,
+    validate_data,
+)
 from ._path import (
     FoldData,
     Scoring,
@@ -106,7 +113,7 @@ def _select(alphas, mean, std, n_splits, selection):
 # ---------------------------------------------------------------------------
 # The estimator
 # ---------------------------------------------------------------------------
-class GDRidgeCV(RegressorMixin, BaseEstimator):
+class GDRidgeCV(CallbackSupportMixin, RegressorMixin, BaseEstimator):
     """Ridge regression with alpha chosen by cross-validation, reusing work across alphas.
 
     The objective is :class:`sklearn.linear_model.Ridge`'s (and
@@ -304,6 +311,17 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
     Array API inputs are cross-validated on the host in NumPy; the refit runs
     in X's namespace. Ties between alphas go to the first in ``alphas``.
 
+    **Progress callbacks.** With scikit-learn >= 1.9, ``set_callbacks``
+    takes :mod:`sklearn.callback` callbacks (``ProgressBar()``, which needs
+    ``rich``; ``ScoringMonitor``; your own). The tasks of ``fit``: one
+    ``"cross-validation"`` task with one ``"fold"`` subtask per split (each
+    with one ``"alpha"`` subtask per alpha when the solver's path is a
+    sequence of warm-started solves, ``"gd"`` and ``"sgd"``; the closed form's
+    spectral path is one step), then ``"refit"``, which is the
+    :class:`GDRidgeRegressor` fit on all rows (auto-propagated callbacks such
+    as ``ProgressBar`` reach its iterations). ``cv=None`` and ``cv="gcv"``
+    have no folds. With ``n_jobs``, the fold tasks run in the workers.
+
     Leave-one-out and GCV: scikit-learn's :class:`~sklearn.linear_model.RidgeCV`
     documented its efficient leave-one-out as "generalized cross-validation"
     for years (scikit-learn issue #18079); here ``cv=None`` is that
@@ -338,6 +356,18 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
     ['alphas', 'dof', 'mean_test_score']
     >>> gcv = GDRidgeCV(alphas=alphas, cv="gcv").fit(X, y)
     >>> bool(gcv.best_score_ == -gcv.cv_results_["gcv"].min())
+    True
+
+    Progress callbacks (scikit-learn >= 1.9): a callback set with
+    ``set_callbacks`` sees one task per fold (and per alpha of a gd or sgd
+    path), then the refit:
+
+    >>> from sklearn.callback import ScoringMonitor
+    >>> cv_monitor = ScoringMonitor(scoring="r2")
+    >>> cv_watched = GDRidgeCV(alphas=alphas, cv=5).set_callbacks(cv_monitor).fit(X, y)
+    >>> [row["task_name"] for row in cv_monitor.get_logs().data]
+    ['fit']
+    >>> bool(np.isclose(cv_monitor.get_logs().data[0]["r2"], cv_watched.score(X, y)))
     True
     """
 
@@ -468,9 +498,16 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
         self : GDRidgeCV
             Fitted estimator.
         """
-        if self.feature_groups is not None:
-            return fit_banded(self, X, y, sample_weight, params)
-        return self._fit_alphas(X, y, sample_weight, params)
+        # Callback tasks: "cross-validation" (the fold engine's), then "refit";
+        # the search over group weightings is one task (its candidates' folds
+        # would be hundreds).
+        banded = self.feature_groups is not None
+        n_tasks = 0 if banded else 1 + bool(self.refit)
+        with _callbacks.fitting(self, X, y, sample_weight, max_subtasks=n_tasks):
+            if banded:
+                with _callbacks.running(None):
+                    return fit_banded(self, X, y, sample_weight, params)
+            return self._fit_alphas(X, y, sample_weight, params)
 
     def _fit_alphas(self, X, y, sample_weight, params):
         """``fit`` for one alpha per target (or shared): the alpha grid scored by
@@ -718,7 +755,8 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
             tol=self.tol,
             max_iter=self.max_iter,
             random_state=self.random_state,
-        ).fit(X, y, sample_weight=sample_weight)
+        )
+        _callbacks.fit_nested("refit", refit, X, y, sample_weight=sample_weight)
         for attr in ("coef_", "intercept_", "solver_", "n_iter_", "n_features_in_"):
             setattr(self, attr, getattr(refit, attr))
         return self

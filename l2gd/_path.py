@@ -37,6 +37,7 @@ from sklearn.utils import check_array
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.parallel import Parallel, delayed
 
+from . import _callbacks
 from ._array_api import to_numpy
 from ._inference import design_eigenvalues, dof_from_eigenvalues, gcv_score
 from ._objective import GramProblem, RidgeProblem
@@ -530,13 +531,47 @@ def fold_scores(folds, alphas, solver, opts=None, n_jobs=None):
 
     ``folds``: :class:`RowsFold` or :class:`StatsFold` objects. Returns one
     array per fold, of shape (n_alphas,) or (n_alphas, n_targets).
+
+    Under an estimator's fit with progress callbacks (:mod:`l2gd._callbacks`)
+    this is one ``"cross-validation"`` task with one ``"fold"`` subtask per
+    fold (created here, before the workers start, as scikit-learn's searches
+    do), each with one ``"alpha"`` subtask per alpha of a warm-started path.
     """
-    return Parallel(n_jobs=n_jobs)(
-        delayed(_fold_score)(fold, alphas, solver, opts or {}) for fold in folds
+    folds = list(folds)
+    tasks = _fold_tasks(len(folds), len(np.atleast_1d(alphas)))
+    scores = Parallel(n_jobs=n_jobs)(
+        delayed(_fold_score)(fold, alphas, solver, opts or {}, task)
+        for fold, task in zip(folds, tasks[1:])
     )
+    if tasks[0] is not None:
+        tasks[0].end()
+    return scores
 
 
-def _fold_score(fold, alphas, solver, opts):
+def _fold_tasks(n_folds, n_alphas):
+    """``[cross-validation task, fold tasks...]`` under the current fit task, or
+    Nones without one."""
+    parent = _callbacks.current("fit")
+    if parent is None:
+        return [None] * (n_folds + 1)
+    cv = parent.subtask("cross-validation", max_subtasks=n_folds).begin()
+    # A fold's hooks see no rows: the estimator's X is not the fold's (and is
+    # not sent to the workers once per fold).
+    fold = {"max_subtasks": n_alphas, "kind": "path", "X": None, "y": None, "metadata": None}
+    return [cv] + [cv.subtask("fold", **fold) for _ in range(n_folds)]
+
+
+def _fold_score(fold, alphas, solver, opts, task=None):
+    with _callbacks.running(task):
+        if task is not None:
+            task.begin()
+        path = _fold_path(fold, alphas, solver, opts)
+        if task is not None:
+            task.end()
+    return path
+
+
+def _fold_path(fold, alphas, solver, opts):
     problem = fold.problem()
     path = solver.solve_path(problem, alphas, **opts)
     reduction = getattr(problem, "reduction", None)

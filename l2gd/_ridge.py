@@ -10,8 +10,9 @@ from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted
 
-from . import _dask
+from . import _callbacks, _dask
 from ._compat import (
+    CallbackSupportMixin,
     HasMethods,
     Interval,
     StrOptions,
@@ -38,7 +39,7 @@ from ._validation import (
     check_real_input,
     check_sample_weight,
 )
-from .solvers import SOLVERS, ClosedForm, SolveResult
+from .solvers import SOLVERS, ClosedForm, IterativeSolver, SolveResult
 from .solvers import _registry
 from .solvers._closed_form import solve_stats
 
@@ -126,6 +127,18 @@ _INFO_ATTRIBUTES = {
 }
 
 
+def _ridge_shapes(result, y_ndim, fit_intercept):
+    """``(coef_, intercept_)`` of ``result`` with exactly Ridge's shapes: coef_ is
+    1-D for one target (even y of shape (n, 1)); intercept_ is a scalar for 1-D
+    y, an array for 2-D y, and 0.0 without intercept."""
+    coef = result.coef.T
+    coef = np.ascontiguousarray(coef) if isinstance(coef, np.ndarray) else coef
+    coef = coef[0, :] if coef.shape[0] == 1 else coef
+    if not fit_intercept:
+        return coef, 0.0
+    return coef, result.intercept[0] if y_ndim == 1 else result.intercept
+
+
 def linear_predict(estimator, X):
     """``X @ coef_.T + intercept_`` for a fitted linear l2gd estimator.
 
@@ -146,7 +159,7 @@ def linear_predict(estimator, X):
     )
 
 
-class GDRidgeRegressor(RegressorMixin, BaseEstimator):
+class GDRidgeRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
     """Ridge regression with closed-form, gradient-descent and stochastic solvers.
 
     Minimizes exactly the objective of :class:`sklearn.linear_model.Ridge`,
@@ -285,6 +298,16 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
     statistics) but not with ``"sgd"``, are not combined with
     ``positive=True``, and on dask arrays are solved in closed form.
 
+    **Progress callbacks.** With scikit-learn >= 1.9, ``set_callbacks``
+    takes :mod:`sklearn.callback` callbacks (``ProgressBar()``, which needs
+    ``rich``; ``ScoringMonitor``; your own), as scikit-learn's
+    ``LogisticRegression`` does. ``fit`` is one task with one subtask per
+    iteration of ``"gd"`` (per epoch of ``"sgd"``; on dask arrays, per pass
+    over the data), whose ``fitted_estimator`` holds that iteration's
+    coefficients; the closed form is one task. Inside a meta-estimator
+    (``GridSearchCV``, :class:`GDRidgeCV`'s refit) the tasks nest in its
+    tree. Without the callback API the estimator works as before.
+
     **Streaming.** :meth:`partial_fit` treats the rows of all its calls as one
     dataset (passing the same rows twice weighs them twice, as in ``fit`` on
     the concatenation). ``"closed_form"`` streams exactly: each call merges
@@ -311,6 +334,16 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
     True
     >>> est.solver_, est.n_iter_ > 0
     ('gd', True)
+
+    Progress callbacks (scikit-learn >= 1.9): ``ScoringMonitor`` scores the
+    coefficients of each iteration:
+
+    >>> from sklearn.callback import ScoringMonitor
+    >>> monitor = ScoringMonitor(scoring="r2")
+    >>> watched = GDRidgeRegressor(solver="gd").set_callbacks(monitor).fit(X, y)
+    >>> rows = [r for r in monitor.get_logs().data if r["task_name"] == "iteration"]
+    >>> len(rows) == watched.n_iter_, bool(np.isclose(rows[-1]["r2"], watched.score(X, y)))
+    (True, True)
     """
 
     _parameter_constraints = {
@@ -419,16 +452,7 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
                 setattr(self, attr, list(value) if isinstance(value, tuple) else value)
             elif attr in self.__dict__:
                 delattr(self, attr)
-        # Exactly Ridge's shapes: coef_ is 1-D for one target (even y of shape
-        # (n, 1)); intercept_ is a scalar for 1-D y, an array for 2-D y, and
-        # 0.0 without intercept.
-        coef = result.coef.T
-        coef = np.ascontiguousarray(coef) if isinstance(coef, np.ndarray) else coef
-        self.coef_ = coef[0, :] if coef.shape[0] == 1 else coef
-        if not self.fit_intercept:
-            self.intercept_ = 0.0
-        else:
-            self.intercept_ = result.intercept[0] if y_ndim == 1 else result.intercept
+        self.coef_, self.intercept_ = _ridge_shapes(result, y_ndim, self.fit_intercept)
         self.n_iter_ = int(result.n_iter)
         self.solver_ = name
         self.loss_curve_ = list(result.history)
@@ -452,6 +476,21 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
         self : GDRidgeRegressor
             Fitted estimator.
         """
+        with _callbacks.fitting(self, X, y, sample_weight, max_subtasks=self._n_tasks()):
+            return self._fit(X, y, sample_weight)
+
+    def _n_tasks(self):
+        """Subtasks of the fit's callback task: the iteration budget of an
+        iterative solver (the loop's bound), 0 for the closed form, None
+        (unknown) when ``"auto"`` chooses from the data or for other solvers."""
+        solver = SOLVERS.get(self.solver) if isinstance(self.solver, str) else type(self.solver)
+        if solver is None:
+            return None
+        if issubclass(solver, IterativeSolver):
+            return solver.default_max_iter if self.max_iter is None else self.max_iter
+        return 0 if issubclass(solver, ClosedForm) else None
+
+    def _fit(self, X, y, sample_weight):
         if _dask.is_dask_collection(X):
             return self._fit_dask(X, y, sample_weight)
         X, Y, sw, y_ndim = self._validate_fit_data(X, y, sample_weight)
@@ -470,7 +509,9 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
         problem = RidgeProblem(
             Xs, Ys, scaling.alpha(alpha), sample_weight=sw, fit_intercept=fit_intercept
         )
-        result = scaling.result(self._run_solver(solver, name, problem, scaling, reduction))
+        result = scaling.result(
+            self._run_solver(solver, name, problem, scaling, reduction, y_ndim=y_ndim)
+        )
         if reduction is not None:
             result = reduction.result(result)
         self._set_fitted(result, y_ndim, name)
@@ -539,7 +580,9 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
             scaled = source.X * reduction.scale.astype(source.X.dtype)
             source = DaskSource(scaled, source.Y, source.sample_weight, source.fit_intercept)
         problem = source.problem(alpha, solver)
-        result = self._run_solver(solver, name, problem, Rescaling(), reduction)
+        result = self._run_solver(
+            solver, name, problem, Rescaling(), reduction, y_ndim=source.y_ndim
+        )
         if reduction is not None:
             result = reduction.result(result)
         self._set_fitted(result, source.y_ndim, name)
@@ -547,11 +590,24 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
         self.__dict__.pop("feature_names_in_", None)
         return self
 
-    def _run_solver(self, solver, name, problem, scaling, reduction=None):
+    def _run_solver(self, solver, name, problem, scaling, reduction=None, y_ndim=2):
         """``solver.solve(problem)`` with this estimator's tol, max_iter, seed,
-        verbosity and warm start, its result checked."""
+        verbosity and warm start, its result checked; progress callbacks see
+        each iteration's coefficients in the user's units."""
         seed = _registry.seed(self.random_state)
-        result = solver.solve(
+
+        def attributes(coef, intercept):
+            result = scaling.result(SolveResult(coef, intercept, 0, False))
+            result = result if reduction is None else reduction.result(result)
+            coef_, intercept_ = _ridge_shapes(result, y_ndim, self.fit_intercept)
+            return {"coef_": coef_, "intercept_": intercept_}
+
+        with _callbacks.solving(self, attributes):
+            result = self._solve(solver, problem, scaling, reduction, seed)
+        return check_solve_result(result, problem.n_features, problem.n_targets, name)
+
+    def _solve(self, solver, problem, scaling, reduction, seed):
+        return solver.solve(
             problem,
             init=self._warm_start_init(problem, scaling, reduction),
             tol=self.tol,
@@ -560,7 +616,6 @@ class GDRidgeRegressor(RegressorMixin, BaseEstimator):
             verbose=self.verbose,
             **self._bound(),
         )
-        return check_solve_result(result, problem.n_features, problem.n_targets, name)
 
     # -- streaming --------------------------------------------------------
     def _stream_solver(self, X=None):

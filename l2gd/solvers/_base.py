@@ -34,6 +34,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 
+from .. import _callbacks
 from .._array_api import to_numpy
 
 
@@ -186,11 +187,16 @@ class Solver(BaseEstimator):
         converged = np.empty(n_alphas, dtype=bool)
         init = None
         bound = {"positive": True} if positive else {}
+        path_task = _callbacks.current("path")  # a CV fold: one task per alpha
         for i in np.argsort(-alphas, kind="stable"):
-            result = self.solve(
-                at_alpha(problem, alphas[i]), init=init, tol=tol, max_iter=max_iter,
-                random_state=random_state, verbose=verbose, **bound,
-            )
+            task = None if path_task is None else path_task.subtask("alpha").begin()
+            with _callbacks.running(None):
+                result = self.solve(
+                    at_alpha(problem, alphas[i]), init=init, tol=tol, max_iter=max_iter,
+                    random_state=random_state, verbose=verbose, **bound,
+                )
+            if task is not None:
+                task.end()
             init = result.coef
             W[i], n_iter[i], converged[i] = _host(result.coef), result.n_iter, result.converged
             if problem.fit_intercept:
@@ -225,6 +231,12 @@ class IterativeSolver(Solver):
     ``stalled`` (default False): the solver can do no better (e.g. rounding),
     stop now without claiming convergence.
 
+    With progress callbacks set on the estimator that runs the solve
+    (:mod:`l2gd._callbacks`), each pass of step 2 is one callback task (named
+    ``"epoch"`` for stochastic solvers, ``"iteration"`` otherwise), ended with
+    the coefficients ``_finish`` would return at that point; a callback that
+    asks to stop ends the loop (without a ``ConvergenceWarning``).
+
     Optional hooks: ``self._conclude(problem, state, tol, converged)`` runs
     after the loop and returns the final ``converged`` (e.g. after choosing
     the best iterate); ``self._not_converged_message(state, tol, max_iter)``
@@ -252,8 +264,10 @@ class IterativeSolver(Solver):
         start = max(start, float(xp.finfo(problem.dtype).smallest_normal))
         history = []
         converged = self._stop_test(state, tol)
-        n_iter = 0
+        n_iter, stopped = 0, False
+        fit_task = _callbacks.current("solve")  # an estimator's fit: one task per iteration
         while not converged and n_iter < max_iter and not getattr(state, "stalled", False):
+            task = None if fit_task is None else fit_task.subtask(self._task_name).begin()
             self._step(problem, state)
             n_iter += 1
             total = float(xp.sum(state.value))
@@ -266,8 +280,11 @@ class IterativeSolver(Solver):
                     f"[{type(self).__name__}] iter {n_iter:5d}  objective {total:.8e}  "
                     f"criterion {state.criterion:.3e}  (tol {tol:.1e})"
                 )
+            if task is not None and task.end(lambda: self._iterate(problem, state)):
+                stopped = True  # a callback asked to stop: no ConvergenceWarning
+                break
         converged = self._conclude(problem, state, tol, converged)
-        if not converged:
+        if not converged and not stopped:
             warnings.warn(
                 self._not_converged_message(state, tol, max_iter), ConvergenceWarning, stacklevel=3
             )
@@ -280,6 +297,16 @@ class IterativeSolver(Solver):
             history=tuple(history),
             info=self._info(state),
         )
+
+    @property
+    def _task_name(self):
+        """The name of one iteration's callback task."""
+        return "epoch" if self.stochastic else "iteration"
+
+    def _iterate(self, problem, state):
+        """``(coef, intercept)`` as if the loop stopped now (for callbacks):
+        ``_finish`` on a copy of the state, which it may change."""
+        return self._finish(problem, _callbacks.snapshot(state))
 
     @staticmethod
     def _stop_test(state, tol):
