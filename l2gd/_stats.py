@@ -34,43 +34,45 @@ def _moments_pass(X, Y, sample_weight, x_shift, y_shift, block_rows):
     ``Z = S^{1/2} [Y - y_shift, 1]``: ``C = A^T A`` (lower triangle),
     ``F = A^T Z``, ``zz`` the diagonal of ``Z^T Z`` and ``zs = Z^T S^{1/2} 1``
     (the shifted y sums, then the total weight). With ``x_shift`` None and no
-    weights, syrk reads the blocks of X in place (no copy); otherwise each
-    block is shifted and weighted into one reused buffer. Only SciPy's BLAS is
-    called in the loop: alternating NumPy's and SciPy's (two OpenBLAS thread
-    pools) block by block makes the idle threads of each pool spin against
-    the other's, which cost 10x on a 16-core machine.
+    weights, syrk reads the blocks of X in place (no copy). Otherwise each
+    block is shifted and weighted into one reused buffer, with few targets
+    ``Z`` next to it, so that one syrk per block gives everything. Only SciPy's
+    BLAS is called in the loop: alternating NumPy's and SciPy's (two OpenBLAS
+    thread pools) block by block makes the idle threads of each pool spin
+    against the other's, which cost 10x on a 16-core machine.
     """
     n, p = X.shape
     k = Y.shape[1]
     dtype = X.dtype
     syrk, gemm, gemv = get_blas_funcs(("syrk", "gemm", "gemv"), dtype=dtype)
     in_place = x_shift is None and sample_weight is None and X.flags.c_contiguous
-    buf = None if in_place else np.empty((block_rows, p), dtype=dtype)
-    C = np.zeros((p, p), dtype=dtype, order="F")
+    fused = not in_place and k + 1 <= max(1, p // 4)
+    q = p + k + 1 if fused else p
+    buf = None if in_place else np.empty((block_rows, q), dtype=dtype)
+    C = np.zeros((q, q), dtype=dtype, order="F")
     F = np.zeros((p, k + 1), dtype=dtype, order="F")
     zz = np.zeros(k + 1, dtype=dtype)
     zs = np.zeros(k + 1, dtype=dtype)
     for start in range(0, n, block_rows):
         stop = min(start + block_rows, n)
-        Z = np.empty((stop - start, k + 1), dtype=dtype, order="F")
+        B = X[start:stop] if in_place else buf[: stop - start]
+        Z = B[:, p:] if fused else np.empty((stop - start, k + 1), dtype=dtype, order="F")
         np.subtract(Y[start:stop], y_shift, out=Z[:, :k], dtype=dtype)
-        if in_place:
-            B = X[start:stop]
-            Z[:, k] = 1.0
-        else:
-            B = buf[: stop - start]
-            np.subtract(X[start:stop], 0.0 if x_shift is None else x_shift, out=B, dtype=dtype)
-            if sample_weight is None:
-                Z[:, k] = 1.0
-            else:
-                Z[:, k] = np.sqrt(sample_weight[start:stop])
-                B *= Z[:, k, None]
+        Z[:, k] = 1.0 if sample_weight is None else np.sqrt(sample_weight[start:stop])
+        if not in_place:
+            np.subtract(X[start:stop], 0.0 if x_shift is None else x_shift, out=B[:, :p])
+            if sample_weight is not None:
+                B[:, :p] *= Z[:, k, None]
                 Z[:, :k] *= Z[:, k, None]
-        # B is C-ordered (b, p), so B.T is a Fortran (p, b) view: C += B^T B.
+        # B is C-ordered (b, q), so B.T is a Fortran (q, b) view: C += B^T B.
         C = syrk(1.0, B.T, beta=1.0, c=C, trans=0, lower=1, overwrite_c=1)
-        F = gemm(1.0, B.T, Z, beta=1.0, c=F, overwrite_c=1)
-        zz += np.einsum("ij,ij->j", Z, Z)
-        zs = gemv(1.0, Z, Z[:, k], beta=1.0, y=zs, trans=1, overwrite_y=1)
+        if not fused:
+            F = gemm(1.0, B.T, Z, beta=1.0, c=F, overwrite_c=1)
+            zz += np.einsum("ij,ij->j", Z, Z)
+            zs = gemv(1.0, Z, Z[:, k], beta=1.0, y=zs, trans=1, overwrite_y=1)
+    if fused:  # the lower triangle holds Z^T A, diag(Z^T Z) and Z^T S^{1/2} 1
+        F, zz, zs = C[p:, :p].T, np.diag(C)[p:].copy(), C[q - 1, p:].copy()
+        C = C[:p, :p]
     return C, F, zz, zs
 
 
