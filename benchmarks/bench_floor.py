@@ -260,13 +260,13 @@ def nystrom_pcg(X, y, alpha, rank, tol, max_iter=10000, seed=0):
 
 def nystrom_section(quick, repeats):
     rng = np.random.default_rng(9)
-    n, p = (2000, 500) if quick else (5000, 2000)
+    n, p = (1000, 300) if quick else (3000, 1000)
     Q = la.qr(rng.standard_normal((n, p)), mode="economic")[0]
     V = la.qr(rng.standard_normal((p, p)))[0]
-    s = 1e2 * np.exp(-np.arange(p) / 15.0)  # fast spectral decay
+    s = 1e2 * np.exp(-np.arange(p) / 10.0)  # fast spectral decay
     X = (Q * s) @ V.T
     y = X @ rng.standard_normal(p) + 0.01 * rng.standard_normal(n)
-    alpha = 1e-4
+    alpha = 1e-2
     ref = Ridge(alpha=alpha, solver="svd").fit(X, y).coef_
     rows = {}
     for rank in (50, 100):
@@ -275,8 +275,8 @@ def nystrom_section(quick, repeats):
                               for _ in range(repeats))
         rows[f"Nystrom PCG rank {rank}"] = (t, it, rel_err(w, ref))
     for label, est in {"gd (Jacobi CG)": GDRidgeRegressor(solver="gd", alpha=alpha, tol=1e-10,
-                                                          max_iter=100000),
-                       "lsqr": Ridge(solver="lsqr", alpha=alpha, tol=1e-12, max_iter=100000)}.items():
+                                                          max_iter=3000),
+                       "lsqr": Ridge(solver="lsqr", alpha=alpha, tol=1e-12, max_iter=3000)}.items():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             est.fit(X, y)
