@@ -48,7 +48,8 @@ def _two_pass_moments(X, Y, sw):
     Xl, Yl, wl = (np.asarray(a, dtype=np.longdouble) for a in (X, Y, w))
     mx, my = wl @ Xl / wl.sum(), wl @ Yl / wl.sum()
     Xc, Yc = Xl - mx, Yl - my
-    return mx, my, Xc.T @ (Xc * wl[:, None]), Xc.T @ (Yc * wl[:, None]), (Yc**2 * wl[:, None]).sum(0)
+    Xw, Yw = Xc * wl[:, None], Yc * wl[:, None]
+    return mx, my, Xc.T @ Xw, Xc.T @ Yw, (Yc * Yw).sum(0)
 
 
 @pytest.mark.parametrize("order", ["random", "sorted"])
