@@ -37,6 +37,10 @@ from scipy.linalg.lapack import get_lapack_funcs
 #: about one digit of an orthogonal method's on the NIST StRD problems.
 REFINE_BELOW = 5e-2
 
+#: Factor by which :meth:`GramCholesky.rcond_2norm` lowers its Lanczos estimate
+#: (Lanczos approaches the largest eigenvalues from below).
+_LANCZOS_SAFETY = 2.0
+
 #: ``gram_is_reliable`` threshold, as a multiple of the machine epsilon.
 FALLBACK_EPS_FACTOR = 1e2
 
@@ -143,12 +147,41 @@ class GramCholesky:
         if not np.all(np.isfinite(G)) or np.any((diag > 0) & (diag < tiny)):
             self.rcond = 0.0
         Gs = G / self.d[:, None] / self.d[None, :]
+        self._scaled = Gs
         for a in np.unique(alpha):
             M = Gs.copy()
             M.flat[:: M.shape[0] + 1] += a / self.d**2
             c, rc = cholesky_rcond(M)
             self.rcond = min(self.rcond, rc)
             self.factors[a] = c
+
+    def rcond_2norm(self):
+        """An estimate of the worst reciprocal 2-norm condition number of the
+        factorized (equilibrated) matrices: Lanczos estimates of the largest
+        eigenvalue of each matrix and of its inverse (through the Cholesky
+        factor), ``O(p^2)`` per step, each inflated and their product doubled
+        (``_LANCZOS_SAFETY``) so that it errs towards ill conditioning.
+
+        ``kappa_2 <= kappa_1`` for a symmetric matrix, and the 1-norm estimate
+        :attr:`rcond` falls with ``p`` on well-conditioned data while this does
+        not (20,000 random rows, ``p = 1000``: 0.009 where the exact 2-norm
+        value is 0.40). 0.0 when an estimate is unavailable.
+        """
+        from ._objective import top_eigenvalue
+
+        if self.rcond == 0.0:
+            return 0.0
+        worst = np.inf
+        p = self._scaled.shape[0]
+        for a, c in self.factors.items():
+            M = self._scaled.copy()
+            M.flat[:: p + 1] += a / self.d**2
+            top = top_eigenvalue(lambda v: M @ v, p, float(np.abs(M).sum(axis=0).max()), 1e-2)
+            inv = top_eigenvalue(
+                lambda v: la.cho_solve(c, v, check_finite=False), p, np.inf, 1e-2
+            )
+            worst = min(worst, 1.0 / (_LANCZOS_SAFETY * top * inv) if top * inv > 0 else 0.0)
+        return float(worst)
 
     def solve(self, B):
         """``(G + alpha_k I)^{-1} b_k`` for each column ``k`` of ``B``."""

@@ -152,13 +152,26 @@ class RidgeProblem:
             self.X_offset = xp.asarray(X_offset, dtype=X.dtype, device=device)
             self.y_offset = xp.asarray(y_offset, dtype=X.dtype, device=device)
         elif fit_intercept:
-            self.X_offset = _weighted_mean(X, sample_weight, self.sw_sum, xp)
+            # X's means are computed when first used: the closed form takes
+            # them from its one pass over X (RidgeStats._from_problem).
+            self._X_offset = None
             self.y_offset = _weighted_mean(Y, sample_weight, self.sw_sum, xp)
         else:
             self.X_offset = xp.zeros(X.shape[1], dtype=X.dtype, device=device)
             self.y_offset = xp.zeros(Y.shape[1], dtype=X.dtype, device=device)
         # The centered targets are small (n x k) next to X; keep them.
         self.Yc = Y - self.y_offset
+
+    @property
+    def X_offset(self):
+        """Weighted column means of X (the centers; zeros without intercept)."""
+        if self._X_offset is None:
+            self._X_offset = _weighted_mean(self.X, self.sample_weight, self.sw_sum, self.xp)
+        return self._X_offset
+
+    @X_offset.setter
+    def X_offset(self, value):
+        self._X_offset = value
 
     @property
     def n_samples(self):

@@ -8,60 +8,139 @@ from scipy.linalg.blas import get_blas_funcs
 _BLOCK_BYTES = 8 * 2**20
 
 
-def _block_rows(n_features, itemsize, n_samples):
-    rows = max(256, _BLOCK_BYTES // max(1, n_features * itemsize))
+# Rows per block of the Gram kernel: about this many bytes, so that a shifted
+# copy of the block is still in cache when syrk reads it (measured: 1 MiB
+# blocks run the copy path within about 10% of syrk on X itself; 8 MiB at 25%).
+_GRAM_BLOCK_BYTES = 2**20
+# A one-pass result is kept when, for every column, the second moment about the
+# shift is at most this multiple of the centered one: the rounding error of the
+# centered moments is then within one bit of the error of a pass centered at
+# the exact means. Otherwise a second pass centers at the means just found.
+_MAX_SHIFT_GAIN = 2.0
+# Skip the shifted copy when the first block's means are this small next to its
+# standard deviations (the moments about 0 then lose at most a few percent).
+_RAW_SHIFT_RATIO = 0.25
+
+
+def _block_rows(n_features, itemsize, n_samples, block_bytes=_BLOCK_BYTES):
+    rows = max(256, block_bytes // max(1, n_features * itemsize))
     return int(min(rows, max(n_samples, 1)))
 
 
-def _dense_moments(X, Y, sample_weight, x_shift, y_shift, block_rows=None):
-    """Weighted second moments of dense ``X`` and ``Y`` about the given shifts.
+def _moments_pass(X, Y, sample_weight, x_shift, y_shift, block_rows):
+    """One read of dense ``X`` in row blocks: the moments about the shifts.
 
-    Returns ``xx = sum_i s_i (x_i - c)(x_i - c)^T``, ``xy`` and ``yy`` (the
-    diagonal of the Y moment matrix). ``X`` is read in row blocks into one
-    reused buffer (shifted and weighted), never copied whole. With few targets
-    the y columns sit next to X's in the buffer, so one BLAS ``syrk`` per
-    block gives all three moments. Only SciPy's BLAS is called in the loop:
-    alternating NumPy's and SciPy's (two OpenBLAS thread pools) block by block
-    makes the idle threads of each pool spin against the other's, which cost
-    10x on a 16-core machine.
+    Returns ``(C, F, zz, zs)`` with ``A = S^{1/2}(X - x_shift)``,
+    ``Z = S^{1/2} [Y - y_shift, 1]``: ``C = A^T A`` (lower triangle),
+    ``F = A^T Z``, ``zz`` the diagonal of ``Z^T Z`` and ``zs = Z^T S^{1/2} 1``
+    (the shifted y sums, then the total weight). With ``x_shift`` None and no
+    weights, syrk reads the blocks of X in place (no copy). Otherwise each
+    block is shifted and weighted into one reused buffer, with few targets
+    ``Z`` next to it, so that one syrk per block gives everything. Only SciPy's
+    BLAS is called in the loop: alternating NumPy's and SciPy's (two OpenBLAS
+    thread pools) block by block makes the idle threads of each pool spin
+    against the other's, which cost 10x on a 16-core machine.
     """
     n, p = X.shape
     k = Y.shape[1]
     dtype = X.dtype
-    fused = k <= max(1, p // 4)
-    q = p + k if fused else p
-    if block_rows is None:
-        block_rows = _block_rows(q, dtype.itemsize, n)
-    syrk, gemm = get_blas_funcs(("syrk", "gemm"), dtype=dtype)
-    buf = np.empty((block_rows, q), dtype=dtype)
+    syrk, gemm, gemv = get_blas_funcs(("syrk", "gemm", "gemv"), dtype=dtype)
+    in_place = x_shift is None and sample_weight is None and X.flags.c_contiguous
+    fused = not in_place and k + 1 <= max(1, p // 4)
+    q = p + k + 1 if fused else p
+    buf = None if in_place else np.empty((block_rows, q), dtype=dtype)
     C = np.zeros((q, q), dtype=dtype, order="F")
-    xy = None if fused else np.zeros((p, k), dtype=dtype, order="F")
-    yy = None if fused else np.zeros(k, dtype=dtype)
+    F = np.zeros((p, k + 1), dtype=dtype, order="F")
+    zz = np.zeros(k + 1, dtype=dtype)
+    zs = np.zeros(k + 1, dtype=dtype)
     for start in range(0, n, block_rows):
         stop = min(start + block_rows, n)
-        B = buf[: stop - start]
-        np.subtract(X[start:stop], x_shift, out=B[:, :p], dtype=dtype)
-        if fused:
-            np.subtract(Y[start:stop], y_shift, out=B[:, p:], dtype=dtype)
-        else:
-            Yb = np.subtract(Y[start:stop], y_shift, dtype=dtype)
-        if sample_weight is not None:
-            root = np.sqrt(sample_weight[start:stop])[:, None]
-            B *= root
-            if not fused:
-                Yb *= root
+        B = X[start:stop] if in_place else buf[: stop - start]
+        Z = B[:, p:] if fused else np.empty((stop - start, k + 1), dtype=dtype, order="F")
+        np.subtract(Y[start:stop], y_shift, out=Z[:, :k], dtype=dtype)
+        Z[:, k] = 1.0 if sample_weight is None else np.sqrt(sample_weight[start:stop])
+        if not in_place:
+            np.subtract(X[start:stop], 0.0 if x_shift is None else x_shift, out=B[:, :p])
+            if sample_weight is not None:
+                B[:, :p] *= Z[:, k, None]
+                Z[:, :k] *= Z[:, k, None]
         # B is C-ordered (b, q), so B.T is a Fortran (q, b) view: C += B^T B.
         C = syrk(1.0, B.T, beta=1.0, c=C, trans=0, lower=1, overwrite_c=1)
         if not fused:
-            xy = gemm(1.0, B.T, Yb, beta=1.0, c=xy, overwrite_c=1)
-            yy += np.einsum("ij,ij->j", Yb, Yb)
-    # syrk filled the lower triangle only.
-    C = np.tril(C) + np.tril(C, -1).T
-    if fused:
-        return np.ascontiguousarray(C[:p, :p]), np.ascontiguousarray(C[p:, :p].T), np.diag(
-            C[p:, p:]
-        ).copy()
-    return C, np.ascontiguousarray(xy), yy
+            F = gemm(1.0, B.T, Z, beta=1.0, c=F, overwrite_c=1)
+            zz += np.einsum("ij,ij->j", Z, Z)
+            zs = gemv(1.0, Z, Z[:, k], beta=1.0, y=zs, trans=1, overwrite_y=1)
+    if fused:  # the lower triangle holds Z^T A, diag(Z^T Z) and Z^T S^{1/2} 1
+        F, zz, zs = C[p:, :p].T, np.diag(C)[p:].copy(), C[q - 1, p:].copy()
+        C = C[:p, :p]
+    return C, F, zz, zs
+
+
+def _symmetric(C):
+    """The full symmetric matrix from syrk's lower triangle."""
+    return np.tril(C) + np.tril(C, -1).T
+
+
+def _first_block_shift(X, Y, sample_weight, block_rows):
+    """Shifts for :func:`_moments_pass` from the first block's weighted means:
+    ``None`` for X (no copy) when there are no weights and those means are
+    small next to the block's standard deviations."""
+    Xb, Yb = X[:block_rows], Y[:block_rows]
+    w = None if sample_weight is None else sample_weight[:block_rows]
+    if w is not None and w.sum() > 0:
+        x_c = (w @ Xb / w.sum()).astype(X.dtype, copy=False)
+        y_c = (w @ Yb / w.sum()).astype(X.dtype, copy=False)
+        return x_c, y_c
+    x_c, y_c = Xb.mean(axis=0), Yb.mean(axis=0)
+    if w is None and np.all(x_c**2 <= _RAW_SHIFT_RATIO**2 * Xb.var(axis=0)):
+        return None, y_c
+    return x_c, y_c
+
+
+def _kept(raw, centered):
+    """Whether moments about a shift (``raw``, diagonals) lose at most one bit
+    to cancellation next to the ``centered`` ones (see ``_MAX_SHIFT_GAIN``)."""
+    return bool(np.all((raw == 0) | (raw <= _MAX_SHIFT_GAIN * centered)))
+
+
+def _dense_moments(X, Y, sample_weight, sw_sum, center=None, block_rows=None):
+    """Weighted means and second moments of dense ``X`` and ``Y``: one pass over X.
+
+    With ``center=(x_c, y_c)`` the moments are about these centers (zeros
+    without intercept; the running means of a stream) and they are returned
+    as the means. With ``center=None`` the weighted means come from the same
+    pass: the moments are accumulated about a shift (the first block's means,
+    or 0 when X is already about centered, then syrk reads X in place) and
+    the means follow from the shifted sums, ``m = c + d`` with
+    ``xx = M - S d d^T``. A column whose moment about the shift is more than
+    ``_MAX_SHIFT_GAIN`` times its centered moment (sorted data: the first
+    block is not typical) would lose more than one bit to that subtraction:
+    then a second pass centers at the means found (the two-pass result).
+
+    Returns ``(x_mean, y_mean, xx, xy, yy)``; ``yy`` is the diagonal of the
+    Y moment matrix.
+    """
+    n, p = X.shape
+    k = Y.shape[1]
+    if block_rows is None:
+        block_rows = _block_rows(p, X.dtype.itemsize, n, _GRAM_BLOCK_BYTES)
+    if center is not None:
+        x_c, y_c = center
+        shift = None if sample_weight is None and not np.any(x_c) else x_c
+        C, F, zz, _ = _moments_pass(X, Y, sample_weight, shift, y_c, block_rows)
+        return x_c, y_c, _symmetric(C), np.ascontiguousarray(F[:, :k]), zz[:k].copy()
+    x_c, y_c = _first_block_shift(X, Y, sample_weight, block_rows)
+    C, F, zz, zs = _moments_pass(X, Y, sample_weight, x_c, y_c, block_rows)
+    dx, dy = F[:, k] / sw_sum, zs[:k] / sw_sum
+    xx = _symmetric(C) - sw_sum * np.outer(dx, dx)
+    xy = F[:, :k] - sw_sum * np.outer(dx, dy)
+    yy = zz[:k] - sw_sum * dy**2
+    x_mean = dx if x_c is None else x_c + dx
+    y_mean = y_c + dy
+    finite = np.all(np.isfinite(xx)) and np.all(np.isfinite(yy))
+    if finite and not (_kept(np.diag(C), np.diag(xx)) and _kept(zz[:k], yy)):
+        return _dense_moments(X, Y, sample_weight, sw_sum, (x_mean, y_mean), block_rows)
+    return x_mean, y_mean, xx, np.ascontiguousarray(xy), yy
 
 
 def _sparse_moments(X, Y, sample_weight, x_mean, y_mean, sw_sum):
@@ -208,7 +287,13 @@ class RidgeStats:
     @classmethod
     def _from_problem(cls, problem):
         """Statistics of a :class:`~l2gd.RidgeProblem` (NumPy or SciPy data),
-        centered at the problem's own offsets."""
+        centered at the problem's own offsets; when the problem has not yet
+        computed X's means, they come from this pass and the problem keeps
+        them (one read of X)."""
+        if problem.fit_intercept and getattr(problem, "_X_offset", 0) is None:
+            stats = cls._from_checked(problem.X, problem.Y, problem.sample_weight, True)
+            problem.X_offset = stats.x_mean
+            return stats
         return cls._from_checked(
             problem.X,
             problem.Y,
@@ -220,22 +305,26 @@ class RidgeStats:
 
     @classmethod
     def _from_checked(cls, X, Y, sample_weight, fit_intercept, x_mean=None, y_mean=None):
+        """Statistics of validated rows; dense X is read once (the means come
+        from the Gram kernel's pass, :func:`_dense_moments`), centered at
+        ``x_mean``/``y_mean`` instead when given."""
         n = X.shape[0]
         dtype = X.dtype
         sw_sum = float(n if sample_weight is None else sample_weight.sum())
-        if fit_intercept and sw_sum > 0:
-            if x_mean is None:
+        find_means = fit_intercept and sw_sum > 0 and x_mean is None
+        if not (fit_intercept and sw_sum > 0):
+            x_mean = np.zeros(X.shape[1], dtype=dtype)
+            y_mean = np.zeros(Y.shape[1], dtype=dtype)
+        if sp.issparse(X):
+            if find_means:
                 from ._objective import _weighted_mean
 
                 x_mean = _weighted_mean(X, sample_weight, sw_sum)
                 y_mean = _weighted_mean(Y, sample_weight, sw_sum)
-        else:
-            x_mean = np.zeros(X.shape[1], dtype=dtype)
-            y_mean = np.zeros(Y.shape[1], dtype=dtype)
-        if sp.issparse(X):
             xx, xy, yy = _sparse_moments(X, Y, sample_weight, x_mean, y_mean, sw_sum)
         else:
-            xx, xy, yy = _dense_moments(X, Y, sample_weight, x_mean, y_mean)
+            center = None if find_means else (x_mean, y_mean)
+            x_mean, y_mean, xx, xy, yy = _dense_moments(X, Y, sample_weight, sw_sum, center)
         return cls(sw_sum, x_mean, y_mean, xx, xy, yy, n, fit_intercept)
 
     def merge(self, other):

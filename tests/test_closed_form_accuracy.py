@@ -140,3 +140,32 @@ def test_closed_form_solve_is_right_or_refuses_near_the_float_range_limits(x_sca
     # The Gram route alone cannot be right here: it must refuse, clearly.
     with np.errstate(all="ignore"), pytest.raises(ValueError, match="overflow|underflow"):
         ClosedForm(method="gram").solve(problem)
+
+
+def _augmented_lstsq(X, y, alpha):
+    """Oracle: ridge with intercept as float64 least squares on the augmented system."""
+    n, p = X.shape
+    A = np.vstack([np.hstack([X, np.ones((n, 1))]),
+                   np.hstack([np.sqrt(alpha) * np.eye(p), np.zeros((p, 1))])])
+    sol = np.linalg.lstsq(A, np.concatenate([y, np.zeros(p)]), rcond=None)[0]
+    return sol[:p], sol[p]
+
+
+def test_many_features_well_conditioned_skip_refinement_and_stay_exact():
+    """The 1-norm condition estimate falls with p on well-conditioned data
+    (here below REFINE_BELOW), the 2-norm one does not: no refinement pass,
+    and the answer is as accurate as float64 least squares."""
+    from l2gd._linalg import REFINE_BELOW, GramCholesky
+    from l2gd._stats import RidgeStats
+
+    rng = np.random.default_rng(0)
+    n, p = 6000, 400
+    X = rng.standard_normal((n, p)) * np.exp(rng.uniform(-0.7, 0.7, p)) + rng.uniform(-1, 1, p)
+    y = X @ rng.standard_normal(p) + 2.0 + rng.standard_normal(n)
+    stats = RidgeStats.from_batch(X, y)
+    assert GramCholesky(stats.xx, np.array([1.0])).rcond < REFINE_BELOW  # the case at issue
+    result = ClosedForm().solve(RidgeProblem(X, y[:, None], np.array([1.0])))
+    assert result.info["method"] == "cholesky"
+    w, b = _augmented_lstsq(X, y, 1.0)
+    assert np.linalg.norm(result.coef[:, 0] - w) <= 1e-12 * np.linalg.norm(w)
+    assert abs(result.intercept[0] - b) <= 1e-12 * abs(b)

@@ -36,10 +36,45 @@ def test_blocked_accumulation_equals_single_block():
     X, y = make_regression_data(n_samples=1000, seed=1)
     Y = y.reshape(-1, 1)
     m, my = X.mean(0), Y.mean(0)
-    whole = _dense_moments(X, Y, None, m, my, block_rows=1000)
-    blocked = _dense_moments(X, Y, None, m, my, block_rows=37)
+    whole = _dense_moments(X, Y, None, 1000.0, (m, my), block_rows=1000)
+    blocked = _dense_moments(X, Y, None, 1000.0, (m, my), block_rows=37)
     for a, b in zip(whole, blocked):
         assert np.allclose(a, b, rtol=1e-12)
+
+
+def _two_pass_moments(X, Y, sw):
+    """Oracle: weighted means, then moments of the exactly centered rows (longdouble)."""
+    w = np.ones(len(X)) if sw is None else sw
+    Xl, Yl, wl = (np.asarray(a, dtype=np.longdouble) for a in (X, Y, w))
+    mx, my = wl @ Xl / wl.sum(), wl @ Yl / wl.sum()
+    Xc, Yc = Xl - mx, Yl - my
+    Xw, Yw = Xc * wl[:, None], Yc * wl[:, None]
+    return mx, my, Xc.T @ Xw, Xc.T @ Yw, (Yc * Yw).sum(0)
+
+
+@pytest.mark.parametrize("order", ["random", "sorted"])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("offset", [-2.0, 1e4])
+@pytest.mark.parametrize("n_targets", [1, 40])
+def test_one_pass_moments_match_two_pass_centering(order, weighted, offset, n_targets):
+    """The means and centered moments from one pass (a shift from the first
+    block, or none) equal those of an exactly centered two-pass computation,
+    also when the first block is not typical (sorted rows: the second pass)."""
+    X, Y = make_regression_data(n_samples=3000, n_features=30, n_targets=n_targets, seed=3)
+    Y = Y.reshape(len(X), -1) + 5.0
+    X = X + offset * np.linspace(1.0, 2.0, X.shape[1])
+    if order == "sorted":
+        rows = np.argsort(X[:, 0])
+        X, Y = X[rows], Y[rows]
+    X, Y = np.ascontiguousarray(X), np.ascontiguousarray(Y)
+    sw = np.random.default_rng(0).uniform(0.5, 2.0, len(X)) if weighted else None
+    total = float(len(X) if sw is None else sw.sum())
+    got = _dense_moments(X, Y, sw, total, None, block_rows=256)
+    want = _two_pass_moments(X, Y, sw)
+    for g, w in zip(got, want):
+        w = np.asarray(w, dtype=np.float64)
+        assert np.allclose(g, w, rtol=1e-11, atol=1e-11 * np.abs(w).max())
+    assert np.allclose(np.diag(got[2]), np.diag(want[2]).astype(float), rtol=1e-12)
 
 
 @pytest.mark.parametrize("seed", range(5))

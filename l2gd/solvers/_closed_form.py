@@ -451,7 +451,7 @@ class ClosedForm(Solver):
             _check_gram_range(xx, problem)
             return device(gram_eigh_solve(xx, xy, alpha, "X")), "eigh", None
         W = fact.solve(xy)
-        if fact.rcond >= REFINE_BELOW:
+        if fact.rcond >= REFINE_BELOW or _well_conditioned_2norm(problem, fact):
             # The objective from the Gram matrix: no further pass over X.
             quad = np.einsum("ik,ij,jk->k", W, xx, W)
             value = yy - 2.0 * np.einsum("ik,ik->k", W, xy) + quad + alpha * (W * W).sum(0)
@@ -481,6 +481,19 @@ class ClosedForm(Solver):
             C = gram_eigh_solve(K, b, alpha, "the kernel matrix")
         C = to_device(system.to_samples(C), xp, problem.device, problem.dtype)
         return problem.rmatvec(C), "dual"
+
+
+def _well_conditioned_2norm(problem, fact):
+    """Whether the equilibrated Gram system is well conditioned in the 2-norm
+    (estimated reciprocal condition at least ``REFINE_BELOW``, so the Gram
+    route's error, about ``n * eps / rcond``, is within a digit of an
+    orthogonal method's) though the 1-norm estimate is below it: then the
+    refinement passes over X are skipped. Only with many more rows than
+    features (the estimate costs ``O(p^2)`` per Lanczos step, a refinement
+    step ``O(n p)`` in extended precision)."""
+    if problem.n_samples < 4 * problem.n_features:
+        return False
+    return fact.rcond_2norm() >= REFINE_BELOW
 
 
 def _kernel(problem):
