@@ -168,6 +168,78 @@ def _chunk_size(n_rows, per_alpha):
     return max(1, _CHUNK_ELEMENTS // max(1, n_rows * per_alpha))
 
 
+#: ``target_batch_size="auto"``: targets per batch so that the largest
+#: per-batch temporary holds about this many float64 values (32 MiB).
+TARGET_BATCH_ELEMENTS = 2**22
+
+
+def check_target_batch_size(target_batch_size):
+    """``target_batch_size`` validated: ``"auto"`` or an int ``>= 1``."""
+    if isinstance(target_batch_size, str) and target_batch_size == "auto":
+        return target_batch_size
+    if isinstance(target_batch_size, bool) or not isinstance(target_batch_size, Integral):
+        raise TypeError(
+            "target_batch_size must be 'auto' or an int >= 1 (the number of targets per "
+            f"batch), got {target_batch_size!r}."
+        )
+    if target_batch_size < 1:
+        raise ValueError(
+            f"target_batch_size must be 'auto' or an int >= 1, got {target_batch_size}."
+        )
+    return int(target_batch_size)
+
+
+def target_batch_slices(n_targets, target_batch_size, per_target):
+    """Slices of consecutive targets, ``target_batch_size`` per batch (an int),
+    or with ``"auto"`` ``TARGET_BATCH_ELEMENTS // per_target`` (at least one):
+    ``per_target`` is the number of values one target adds to the largest
+    temporary of a batch (``n_samples`` for leave-one-out and GCV,
+    ``max(n_samples, n_alphas * n_features)`` for a path)."""
+    size = target_batch_size
+    if size == "auto":
+        size = max(1, TARGET_BATCH_ELEMENTS // max(1, int(per_target)))
+    size = max(1, min(int(size), n_targets))
+    return [slice(start, min(start + size, n_targets)) for start in range(0, n_targets, size)]
+
+
+@dataclass(frozen=True)
+class TargetBatches:
+    """The problems of consecutive batches of targets on the same rows.
+
+    Each batch's :class:`_PathProblem` holds only its targets' columns (their
+    centered copy is ``n_samples x batch``), so no array of all targets
+    beyond ``Y`` itself is formed. Iterating yields ``(cols, problem)``.
+    """
+
+    X: object
+    Y: np.ndarray
+    sample_weight: object
+    fit_intercept: bool
+    slices: tuple
+
+    @classmethod
+    def of(cls, X, Y, sample_weight, fit_intercept, target_batch_size="auto", per_target=None):
+        per_target = X.shape[0] if per_target is None else per_target
+        slices = target_batch_slices(Y.shape[1], target_batch_size, per_target)
+        return cls(X, Y, sample_weight, fit_intercept, tuple(slices))
+
+    @property
+    def n_samples(self):
+        return self.X.shape[0]
+
+    @property
+    def n_targets(self):
+        return self.Y.shape[1]
+
+    def whole(self):
+        """One batch of every target."""
+        return replace(self, slices=(slice(0, self.n_targets),))
+
+    def __iter__(self):
+        for cols in self.slices:
+            yield cols, _problem(self.X, self.Y[:, cols], self.sample_weight, self.fit_intercept)
+
+
 class _PathProblem(RidgeProblem):
     """A :class:`RidgeProblem` whose alpha changes along a path.
 
@@ -460,9 +532,11 @@ class RowsFold:
     score_params: dict
     scoring: Scoring
 
-    def problem(self):
+    def problem(self, cols=None):
+        """The training problem (of the targets ``cols`` only, a slice, when given)."""
         d, rows = self.data, self.train
-        X, Y, sw, fi = d.X[rows], d.Y[rows], _rows(d.sample_weight, rows), d.fit_intercept
+        Y = d.Y[rows] if cols is None else d.Y[:, cols][rows]
+        X, sw, fi = d.X[rows], _rows(d.sample_weight, rows), d.fit_intercept
         reduction = None
         if d.penalty is not None:
             X, Y, fi, reduction = reduce_data(d.penalty, X, Y, sw, fi)
@@ -473,18 +547,22 @@ class RowsFold:
         problem.reduction = reduction
         return problem
 
-    def score(self, path, alphas):
+    def score(self, path, alphas, cols=None):
+        """Held-out scores of ``path`` (of the targets ``cols`` only, then per target)."""
         d, test, sc = self.data, self.test, self.scoring
         W, b = path.coefs, path.intercepts
+        per_target = sc.per_target or cols is not None
+        cols = slice(None) if cols is None else cols
         if sc.scorer is None:
             return _score_path(
-                W, b, alphas, d.X[test], d.Y[test], self.score_params, None, sc.per_target,
-                sc.y_1d, d.fit_intercept,
+                W, b, alphas, d.X[test], d.Y[:, cols][test], self.score_params, None,
+                per_target, sc.y_1d, d.fit_intercept,
             )
         resc = d.rescaling
         return _score_path(
-            resc.coef(W), resc.intercept(b), sc.user_alphas, d.X_user[test], d.Y_user[test],
-            self.score_params, sc.scorer, sc.per_target, sc.y_1d, d.fit_intercept,
+            resc.coef(W), resc.intercept(b), sc.user_alphas, d.X_user[test],
+            d.Y_user[:, cols][test], self.score_params, sc.scorer, per_target, sc.y_1d,
+            d.fit_intercept,
         )
 
 
@@ -524,26 +602,45 @@ def _stats_problem(stats):
     return GramProblem(stats, np.zeros(stats.n_targets, dtype=stats.dtype))
 
 
-def fold_scores(folds, alphas, solver, opts=None, n_jobs=None):
+def fold_scores(folds, alphas, solver, opts=None, n_jobs=None, target_slices=None):
     """The one fold engine: for each fold, the path of its training problem
     (``solver.solve_path``), then its held-out scores.
 
     ``folds``: :class:`RowsFold` or :class:`StatsFold` objects. Returns one
     array per fold, of shape (n_alphas,) or (n_alphas, n_targets).
+    ``target_slices`` (in-memory folds, a solver with ``decompose``): the
+    targets are taken batch by batch, each fold's X decomposed once for all
+    batches (:func:`batched_fold_score`).
     """
+    score = _fold_score if target_slices is None else batched_fold_score
+    extra = () if target_slices is None else (target_slices,)
     return Parallel(n_jobs=n_jobs)(
-        delayed(_fold_score)(fold, alphas, solver, opts or {}) for fold in folds
+        delayed(score)(fold, alphas, solver, opts or {}, *extra) for fold in folds
     )
 
 
-def _fold_score(fold, alphas, solver, opts):
-    problem = fold.problem()
+def batched_fold_score(fold, alphas, solver, opts, target_slices):
+    """:func:`_fold_score` of a :class:`RowsFold`, target batch by target batch:
+    one ``solver.decompose`` of the fold's training X, reused by every batch's
+    path (``solve_path(basis=...)``). Peak memory: that of one batch's path."""
+    basis, parts = None, []
+    for cols in target_slices:
+        problem = fold.problem(cols)
+        if basis is None:
+            basis = solver.decompose(problem)
+        parts.append(_fold_score(fold, alphas, solver, {**opts, "basis": basis}, problem, cols))
+    scores = np.concatenate(parts, axis=1)
+    return scores if fold.scoring.per_target else scores.mean(axis=1)
+
+
+def _fold_score(fold, alphas, solver, opts, problem=None, cols=None):
+    problem = fold.problem() if problem is None else problem
     path = solver.solve_path(problem, alphas, **opts)
     reduction = getattr(problem, "reduction", None)
     if reduction is not None:  # back to the coefficients of all the features
         coefs, intercepts = reduction.path(path.coefs, path.intercepts)
         path = replace(path, coefs=coefs, intercepts=intercepts)
-    return fold.score(path, alphas)
+    return fold.score(path, alphas) if cols is None else fold.score(path, alphas, cols)
 
 
 def train_stats(parts, fit_intercept):
@@ -571,18 +668,21 @@ def _is_partition(splits, n_samples):
     return bool(np.all(seen == 1))
 
 
-def row_folds(data, splits, solver, score_params, scoring, n_jobs=None):
+def row_folds(data, splits, solver, score_params, scoring, n_jobs=None, batched=False):
     """The :class:`RowsFold` of each split. When the solver's path starts from
     statistics (``solver.path_uses_stats``), every training set has at least
     as many rows as features and the test sets partition the rows, each test
     fold's statistics are computed once and each training set's follow by
-    subtraction (:func:`train_stats`)."""
+    subtraction (:func:`train_stats`), unless the targets are ``batched``
+    (the statistics of all targets would hold ``n_features x n_targets`` per
+    fold: each fold's Gram matrix is then formed from its rows, once)."""
     X, Y, sw = data.X, data.Y, data.sample_weight
     n_samples, n_features = X.shape
     stats = [None] * len(splits)
     min_train = min(len(train) for train, _ in splits)
     if (
         getattr(solver, "path_uses_stats", False)
+        and not batched
         and data.penalty is None
         and n_features <= min_train
         and _is_partition(splits, n_samples)
@@ -659,6 +759,21 @@ class LeaveOneOut:
             self.Z0 = problem.matvec(spectrum.V)[~self.pos] if not self.pos.all() else None
         self._exact = None
 
+    def for_targets(self, problem, spectrum):
+        """The same leave-one-out for other targets on the same rows: ``problem``
+        shares X, the weights and the intercept, ``spectrum`` is its projection
+        on the same :class:`~l2gd.solvers._closed_form.SpectralBasis`. What
+        depends on X only (``Z``, the leverages) is reused."""
+        new = copy.copy(self)
+        new.problem, new.spectrum = problem, spectrum
+        L, P = spectrum.L, spectrum.P
+        if spectrum.kernel is None:
+            new.r0 = problem.Yc - self.Z @ (P / L[:, None])
+        else:
+            new.r0, new.C = spectrum.kernel.r0, P / np.sqrt(L)[:, None]
+        new._exact = None if self._exact is None else self._exact.for_targets(problem)
+        return new
+
     def residuals(self, alphas):
         """Leave-one-out residuals of shape (n_samples, n_alphas, n_targets)."""
         E = self._spectral(alphas)
@@ -704,54 +819,95 @@ class LeaveOneOut:
 
 def spectral_solver(solver):
     """The solver whose decomposition leave-one-out uses: ``solver`` when it has
-    a ``spectrum`` method (the closed form, with its ``method``), else the
-    default closed form."""
-    return solver if callable(getattr(solver, "spectrum", None)) else ClosedForm()
+    ``spectrum`` and ``decompose`` methods (the closed form, with its
+    ``method``), else the default closed form."""
+    ok = all(callable(getattr(solver, m, None)) for m in ("spectrum", "decompose"))
+    return solver if ok else ClosedForm()
 
 
-def loo_scores(problem, alphas, scorer, score_params, y, per_target, store, rescaling, solver):
+def batch_spectra(batches, solver):
+    """``(cols, problem, spectrum)`` for each batch of :class:`TargetBatches`,
+    every spectrum a projection of one decomposition of X (that of the first
+    batch's problem, by :func:`spectral_solver`)."""
+    basis = None
+    for cols, problem in batches:
+        if basis is None:
+            basis = spectral_solver(solver).decompose(problem)
+            yield cols, problem, basis.project(problem, stats=basis.stats)
+        else:
+            yield cols, problem, basis.project(problem)
+
+
+def loo_scores(batches, alphas, scorer, score_params, y, per_target, store, rescaling, solver):
     """Leave-one-out scores for every alpha from one decomposition (that of
-    :func:`spectral_solver`).
+    :func:`spectral_solver`), the targets taken batch by batch
+    (:class:`TargetBatches`; a scorer of all targets together takes them all
+    at once).
 
-    ``problem`` and ``alphas`` are in the rescaled units of ``rescaling``;
+    ``batches`` and ``alphas`` are in the rescaled units of ``rescaling``;
     predictions, what scorers see and their scores are in the user's, the
     default score (minus the weighted mean squared error) in the rescaled
     units (``rescaling.objective`` maps it back).
     Returns a :class:`LOOScores`.
     """
-    loo = LeaveOneOut(problem, spectral_solver(solver).spectrum(problem))
-    n, k = problem.n_samples, problem.n_targets
-    s = loo.s
-    n_alphas = len(alphas)
+    if scorer is not None and not per_target:
+        batches = batches.whole()
+    n, k, n_alphas = batches.n_samples, batches.n_targets, len(alphas)
     shape = (n_alphas, k) if per_target else (n_alphas,)
-    mean, std = np.empty(shape), np.full(shape, np.nan)
-    preds = np.empty((n, k, n_alphas)) if store else None
+    out = LOOScores(
+        np.empty(shape), np.full(shape, np.nan),
+        np.empty((n, k, n_alphas)) if store else None, None,
+    )
+    # Without per_target, the default score's per-row values are means over all targets.
+    row_sums = np.zeros((n, n_alphas)) if scorer is None and not per_target else None
+    loo = first = None
+    for cols, problem, spectrum in batch_spectra(batches, solver):
+        if loo is None:
+            loo, first = LeaveOneOut(problem, spectrum), problem
+        else:
+            loo = loo.for_targets(problem, spectrum)
+        _loo_batch(loo, cols, alphas, scorer, score_params, y, per_target, rescaling, out, row_sums)
+    if row_sums is not None:
+        per_sample = row_sums / k
+        out.mean[:], out.std[:] = per_sample.mean(axis=0), per_sample.std(axis=0)
+    return replace(out, dof=grid_dof(loo.spectrum, alphas, first))
+
+
+def _loo_batch(loo, cols, alphas, scorer, score_params, y, per_target, rescaling, out, row_sums):
+    """The scores of one batch of targets (columns ``cols``) into ``out``
+    (a :class:`LOOScores`), or with ``row_sums`` their per-row sums over the
+    batch's targets."""
+    problem, s = loo.problem, loo.s
+    n, k = problem.n_samples, problem.n_targets
     step = _chunk_size(n, k)
-    for start in range(0, n_alphas, step):
+    for start in range(0, len(alphas), step):
         a = alphas[start:start + step]
+        at = slice(start, start + len(a))
         E = loo.residuals(a)  # leave-one-out residuals, rescaled units
         Yp = rescaling.intercept(problem.Y[:, None, :] - E)  # predictions, user's units
-        if store:
-            preds[:, :, start:start + len(a)] = Yp.transpose(0, 2, 1)
+        if out.predictions is not None:
+            out.predictions[:, cols, at] = Yp.transpose(0, 2, 1)
         if scorer is None:
             # RidgeCV's default: minus the mean of s_i * e_i^2 (over rows and targets).
             with np.errstate(invalid="ignore", over="ignore"):
                 per_sample = -(s[:, None, None] * E**2)
-            if not per_target:
-                per_sample = per_sample.mean(axis=2)
-            mean[start:start + len(a)] = per_sample.mean(axis=0)
-            std[start:start + len(a)] = per_sample.std(axis=0)
+            if row_sums is not None:
+                row_sums[:, at] += per_sample.sum(axis=2)
+            else:
+                out.mean[at, cols] = per_sample.mean(axis=0)
+                out.std[at, cols] = per_sample.std(axis=0)
             continue
         for c in range(len(a)):
             yp = Yp[:, c, :]
             if per_target:
                 for j in range(k):
-                    mean[start + c, j] = scorer(_Identity(), yp[:, j], y[:, j], **score_params)
+                    out.mean[start + c, cols.start + j] = scorer(
+                        _Identity(), yp[:, j], y[:, cols.start + j], **score_params
+                    )
             else:
-                mean[start + c] = scorer(
+                out.mean[start + c] = scorer(
                     _Identity(), yp[:, 0] if y.ndim == 1 else yp, y, **score_params
                 )
-    return LOOScores(mean, std, preds, grid_dof(loo.spectrum, alphas, problem))
 
 
 @dataclass(frozen=True)
@@ -851,7 +1007,9 @@ def gcv_path(problem, alphas, solver=None):
     data) and from ``y_c^T S y_c - sum_i P_i^2 / L_i`` for statistics. At
     alphas where the spectrum is not accurate (:meth:`Spectrum.accurate
     <l2gd.solvers._closed_form.Spectrum.accurate>`) the fit is exact, one
-    alpha at a time, as on the spectral path. ``dof`` by :func:`grid_dof`,
+    alpha at a time, as on the spectral path. ``problem`` may be
+    :class:`TargetBatches`: the targets are then taken batch by batch, every
+    batch projected on one decomposition of X. ``dof`` by :func:`grid_dof`,
     the criterion by :func:`~l2gd._inference.gcv_score` with ``S`` the total
     weight.
 
@@ -860,15 +1018,22 @@ def gcv_path(problem, alphas, solver=None):
     path : GCVPath
     """
     alphas = np.asarray(alphas, dtype=np.float64).reshape(-1)
-    spectrum = spectral_solver(solver).spectrum(problem)
-    L, P = spectrum.L, spectrum.P
-    t = shrinkage(L, alphas)  # (rank, n_alphas)
-    rss = _least_squares_rss(problem, spectrum)[None, :] + (t * t).T @ (P * P / L[:, None])
-    inaccurate = np.flatnonzero(~spectrum.accurate(alphas))
-    if len(inaccurate):
-        rss[inaccurate] = _exact_rss(problem, alphas[inaccurate])
-    dof = grid_dof(spectrum, alphas, problem)
-    S = float(problem.sw_sum)
+    batches = problem if isinstance(problem, TargetBatches) else ((slice(None), problem),)
+    rss = np.empty((len(alphas), problem.n_targets))
+    inaccurate = fits = first = None
+    for cols, batch, spectrum in batch_spectra(batches, solver):
+        if first is None:
+            first, first_spectrum = batch, spectrum
+            inaccurate = np.flatnonzero(~spectrum.accurate(alphas))
+        L, P = spectrum.L, spectrum.P
+        t = shrinkage(L, alphas)  # (rank, n_alphas)
+        rss[:, cols] = _least_squares_rss(batch, spectrum)[None, :] + (t * t).T @ (
+            P * P / L[:, None]
+        )
+        if len(inaccurate):
+            rss[inaccurate, cols], fits = _exact_rss(batch, alphas[inaccurate], fits)
+    dof = grid_dof(first_spectrum, alphas, first)
+    S = float(first.sw_sum)
     return GCVPath(gcv_score(rss, dof, S), rss, dof, S)
 
 
@@ -890,18 +1055,20 @@ def _least_squares_rss(problem, spectrum):
     return np.clip(np.asarray(stats.yy, dtype=np.float64) - (P * P / L[:, None]).sum(0), 0, None)
 
 
-def _exact_rss(problem, alphas):
-    """RSS of exact fits, one alpha at a time: shape (len(alphas), n_targets)."""
+def _exact_rss(problem, alphas, fits=None):
+    """RSS of exact fits, one alpha at a time: shape (len(alphas), n_targets),
+    and the factorization used (``fits``, of another batch of targets on the
+    same rows, is reused)."""
     if isinstance(problem, RidgeProblem):
-        fits = DataFits(problem)
+        fits = DataFits(problem) if fits is None else fits.for_targets(problem)
         Yc = np.asarray(problem.Yc, dtype=np.float64)
         return np.stack(
             [_weighted_sq(Yc - fits.Xc @ fits.coef(a), problem.sample_weight) for a in alphas]
-        )
+        ), fits
     stats = problem_stats(problem)
     fits = StatsFits(stats)
     out = []
     for a in alphas:
         W = fits.coef(a)
         out.append(np.clip(stats.squared_error(W, stats.intercept(W)), 0.0, None))
-    return np.stack(out)
+    return np.stack(out), fits

@@ -6,6 +6,7 @@ factorizations (``n_features x n_features`` or ``n_samples x n_samples``) run on
 the host with LAPACK, where they are cheap and where condition estimates exist.
 """
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -1066,7 +1067,14 @@ class DataFits:
         d[~(d > 0)] = 1.0
         self.d = d
         self.Q, self.R = la.qr(A / d, mode="economic", check_finite=False)
+        self.root = root
         self.c = self.Q.T @ (problem.Yc * root[:, None])
+
+    def for_targets(self, problem):
+        """The same factorization for the targets of ``problem`` (same rows and weights)."""
+        new = copy.copy(self)
+        new.c = self.Q.T @ (problem.Yc * self.root[:, None])
+        return new
 
     def _factor(self, alpha):
         M = np.vstack([self.R, np.diag(np.sqrt(alpha) / self.d)])
