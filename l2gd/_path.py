@@ -285,6 +285,7 @@ def ridge_path(
     tol=None,
     max_iter=None,
     random_state=None,
+    target_batch_size="auto",
 ):
     """Compute ridge coefficients along a grid of alphas.
 
@@ -323,6 +324,14 @@ def ridge_path(
         Iterations per alpha of iterative solvers (their default when None).
     random_state : int, RandomState instance or None, default=None
         Seed of stochastic solvers.
+    target_batch_size : "auto" or int, default="auto"
+        With the closed form, targets whose paths are computed together, each
+        batch projected on one decomposition of X (extra memory about
+        ``n_features**2 + max(n_samples, n_alphas * n_features) *
+        target_batch_size`` beyond the returned path). ``"auto"``: ``2**22 //
+        max(n_samples, n_alphas * n_features)`` targets (32 MiB per batch).
+        Iterative solvers, ``positive=True`` and penalty factors with zeros
+        take all targets at once. The path does not depend on it.
 
     Returns
     -------
@@ -357,34 +366,48 @@ def ridge_path(
     if X.shape[0] == 0:
         raise ValueError("X has 0 samples; at least one is required.")
     penalty = check_penalty_factor(penalty_factor, X.shape[1], positive=positive)
-    reduction = None
+    n_features, reduction = X.shape[1], None
     if penalty is not None:
         X, Y, fit_intercept, reduction = reduce_data(penalty, X, Y, sw, fit_intercept)
     # Data near the ends of the float range: the path of the exactly rescaled
     # problem, mapped back (alphas scale by 1 / x_scale**2).
     resc = Rescaling.of(X, Y)
-    problem = _problem(*resc.data(X, Y), sw, fit_intercept)
+    batch_size = check_target_batch_size(target_batch_size)
+    Xs, Ys = resc.data(X, Y)
     if isinstance(alphas, Integral) and not isinstance(alphas, bool):
         if alphas < 1:
             raise ValueError(f"alphas must be a positive int or an array, got {alphas}.")
-        grid = _alpha_grid(problem, alphas) * resc.x_scale**2
+        # X only: one target stands for all.
+        grid = _alpha_grid(_problem(Xs, Ys[:, :1], sw, fit_intercept), alphas) * resc.x_scale**2
     else:
         grid = _check_alphas(alphas, positive=False)
     grid = np.sort(grid)[::-1].astype(X.dtype)
     solver_obj, _ = _resolve_solver(solver, X, positive)
     seed = _registry.seed(random_state)
-    path = solver_obj.solve_path(
-        problem, resc.alpha(grid), tol=tol, max_iter=max_iter, random_state=seed,
-        **({"positive": True} if positive else {}),
+    opts = {"tol": tol, "max_iter": max_iter, "random_state": seed}
+    opts.update({"positive": True} if positive else {})
+    batches = TargetBatches.of(
+        Xs, Ys, sw, fit_intercept, batch_size, max(Xs.shape[0], len(grid) * Xs.shape[1])
     )
-    W, b = resc.coef(path.coefs), resc.intercept(path.intercepts)
-    if reduction is not None:
-        W, b = reduction.path(W, b)
-    coefs = W.transpose(2, 1, 0)  # (n_targets, n_features, n_alphas)
-    intercepts = b.T
+    if positive or reduction is not None or not callable(getattr(solver_obj, "decompose", None)):
+        batches = batches.whole()
+    coefs = intercepts = basis = None
+    for cols, problem in batches:
+        if len(batches.slices) > 1:
+            basis = solver_obj.decompose(problem) if basis is None else basis
+            opts["basis"] = basis
+        path = solver_obj.solve_path(problem, resc.alpha(grid), **opts)
+        W, b = resc.coef(path.coefs), resc.intercept(path.intercepts)
+        if reduction is not None:
+            W, b = reduction.path(W, b)
+        if coefs is None:  # the dtype of the path
+            coefs = np.empty((Y.shape[1], n_features, len(grid)), dtype=W.dtype)
+            intercepts = np.empty((Y.shape[1], len(grid)), dtype=b.dtype)
+        coefs[cols] = W.transpose(2, 1, 0)  # (n_targets, n_features, n_alphas)
+        intercepts[cols] = b.T
     if np.ndim(y) == 1:
         coefs, intercepts = coefs[0], intercepts[0]
-    return grid, np.ascontiguousarray(coefs), np.ascontiguousarray(intercepts)
+    return grid, coefs, intercepts
 
 
 # ---------------------------------------------------------------------------
