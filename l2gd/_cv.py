@@ -41,6 +41,7 @@ from ._path import (
     row_folds,
     stats_alpha_grid,
     TargetBatches,
+    check_target_batch_size,
     target_batch_slices,
 )
 from ._penalty import (
@@ -647,6 +648,7 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
 
     def _check_fit_options(self, y, Y, loo):
         """The cross-parameter rules of ``fit``, checked once."""
+        check_target_batch_size(self.target_batch_size)  # booleans, which Interval lets by
         self._check_positive_cv()
         if _is_gcv(self.cv):
             self._check_gcv_options()
