@@ -924,7 +924,8 @@ class SpectralBasis:
             return Spectrum(self.V, self.L, self.V.T @ xy, self.x_mean, y_mean, *errors)
         Ys = np.asarray(problem.Yc, dtype=np.float64) * _root_weights(problem)[:, None]
         if self.null is None:  # tall SVD: left = U sv
-            return Spectrum(self.V, self.L, self.left.T @ Ys, self.x_mean, problem.y_offset, *errors)
+            P = self.left.T @ Ys
+            return Spectrum(self.V, self.L, P, self.x_mean, problem.y_offset, *errors)
         P = np.sqrt(self.L)[:, None] * (self.left.T @ Ys)
         Ud = self.null
         kernel = KernelParts(self.left, np.einsum("ij,ij->i", Ud, Ud), Ud @ (Ud.T @ Ys))
