@@ -117,7 +117,8 @@ class GDRidgeCV(RegressorMixin, BaseEstimator):
     * ``cv=None``: exact leave-one-out for the whole grid from one
       eigendecomposition, as :class:`~sklearn.linear_model.RidgeCV`
       (same ``alpha_``, ``best_score_``, ``coef_``), with sample weights and
-      ``alpha_per_target``. Memory is a few times the data's, independent
+      ``alpha_per_target``. Extra memory is about ``n_features**2 +
+      n_samples * target_batch_size`` (targets are taken in batches), independent
       of the number of alphas unless ``store_cv_results=True``.
     * ``cv=<int>`` or a splitter: the folds are split once. With the
       closed-form solver, the sufficient statistics of each test fold are
