@@ -48,6 +48,9 @@ from ._path import (
     ridge_path,
     row_folds,
     stats_alpha_grid,
+    TargetBatches,
+    check_target_batch_size,
+    target_batch_slices,
 )
 from ._banded import fit_banded
 from ._inference import gcv_score
@@ -124,7 +127,8 @@ class GDRidgeCV(CallbackSupportMixin, RegressorMixin, BaseEstimator):
     * ``cv=None``: exact leave-one-out for the whole grid from one
       eigendecomposition, as :class:`~sklearn.linear_model.RidgeCV`
       (same ``alpha_``, ``best_score_``, ``coef_``), with sample weights and
-      ``alpha_per_target``. Memory is a few times the data's, independent
+      ``alpha_per_target``. Extra memory is about ``n_features**2 +
+      n_samples * target_batch_size`` (targets are taken in batches), independent
       of the number of alphas unless ``store_cv_results=True``.
     * ``cv=<int>`` or a splitter: the folds are split once. With the
       closed-form solver, the sufficient statistics of each test fold are
@@ -237,6 +241,22 @@ class GDRidgeCV(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         in a :func:`joblib.parallel_config` context).
     random_state : int, RandomState instance or None, default=None
         Seed of stochastic solvers.
+    target_batch_size : "auto" or int, default="auto"
+        Targets scored together (many targets in bounded memory, as
+        himalaya's ``n_targets_batch``): the decomposition of X (of each
+        fold's training X for a K-fold ``cv``) is computed once and each
+        batch of targets is projected on it, so the extra memory is about
+        ``n_features**2 + n_samples * target_batch_size`` (K-fold:
+        ``n_alphas * n_features * target_batch_size``) rather than growing
+        with all targets times all alphas. An int: that many targets per
+        batch. ``"auto"``: as many as keep the largest per-batch array at
+        about ``2**22`` float64 values (32 MiB), i.e. ``2**22 // n_samples``
+        targets for ``cv=None`` and ``"gcv"``, ``2**22 // max(n_samples,
+        n_alphas * n_features)`` for a K-fold ``cv``. The scores do not
+        depend on it (up to rounding). Targets are taken all at once by a
+        ``scoring`` that scores all targets together (without
+        ``alpha_per_target``), by iterative solvers, with ``positive=True``
+        and on dask arrays.
 
     Attributes
     ----------
@@ -389,6 +409,7 @@ class GDRidgeCV(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         "refit": ["boolean"],
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
+        "target_batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -411,6 +432,7 @@ class GDRidgeCV(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         refit=True,
         n_jobs=None,
         random_state=None,
+        target_batch_size="auto",
     ):
         self.alphas = alphas
         self.fit_intercept = fit_intercept
@@ -429,6 +451,7 @@ class GDRidgeCV(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         self.refit = refit
         self.n_jobs = n_jobs
         self.random_state = random_state
+        self.target_batch_size = target_batch_size
 
     # -- scoring and routing -------------------------------------------------
     def _get_scorer(self):
@@ -570,7 +593,9 @@ class GDRidgeCV(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         resc = Rescaling.of(X64, Y)
         Xs, Ys = resc.data(X64, Y)
         if isinstance(self.alphas, Integral) and not isinstance(self.alphas, bool):
-            alphas = _alpha_grid(self._full_problem(Xs, Ys, sw, penalty)[0], self.alphas)
+            # X only: one target stands for all (no centered copy of every target).
+            grid_problem = self._full_problem(Xs, Ys[:, :1], sw, penalty)[0]
+            alphas = _alpha_grid(grid_problem, self.alphas)
             with np.errstate(over="ignore", under="ignore"):
                 user_alphas = alphas * resc.x_scale * resc.x_scale
         else:
@@ -611,16 +636,19 @@ class GDRidgeCV(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         """Leave-one-out: ``(results, mean, std, n_splits, select_on)``."""
         alphas, user_alphas = alphas
         sw, resc = data.sample_weight, data.rescaling
-        problem, reduction = self._full_problem(data.X, data.Y, sw, data.penalty)
-        if reduction is not None:  # unreduced targets, eliminated block's leverage and dof
+        X, Y, fit_intercept, reduction = data.X, data.Y, self.fit_intercept, None
+        if data.penalty is not None:  # unpenalized columns eliminated on all rows
+            X, Y, fit_intercept, reduction = reduce_data(data.penalty, X, Y, sw, fit_intercept)
+            # unreduced targets, the eliminated block's leverage and degrees of freedom
             reduction = (data.Y, reduction.free_leverage, reduction.free_rank)
+        batches = TargetBatches.of(X, Y, sw, fit_intercept, self.target_batch_size)
         scorer = None if self.scoring is None else self._get_scorer()
         if pass_weights and scorer is not None and _accepts_sample_weight(scorer):
             score_params = {**score_params, "sample_weight": sw}
         solver, _ = _resolve_solver(self.solver, data.X_user)
         y_user = data.Y_user[:, 0] if y_1d else data.Y_user  # float64, the user's shape
         scores = loo_scores(
-            problem, alphas, scorer, score_params, y_user, self.alpha_per_target,
+            batches, alphas, scorer, score_params, y_user, self.alpha_per_target,
             self.store_cv_results, resc, solver, reduction,
         )
         mean, std, preds = scores.mean, scores.std, scores.predictions
@@ -632,15 +660,21 @@ class GDRidgeCV(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         results = {"alphas": user_alphas, "dof": scores.dof}
         if preds is not None:
             results["loo_predictions"] = preds[:, 0, :] if y_1d else preds
-        return results, mean, std, problem.n_samples, select_on
+        return results, mean, std, batches.n_samples, select_on
 
     def _gcv(self, data, alphas):
         """Generalized cross-validation in memory: ``(results, mean, std, n_splits,
         select_on)``, from the decomposition leave-one-out uses."""
         alphas, user_alphas = alphas
-        problem, reduction = self._full_problem(data.X, data.Y, data.sample_weight, data.penalty)
+        X, Y, fit_intercept, free_dof = data.X, data.Y, self.fit_intercept, 0
+        if data.penalty is not None:  # unpenalized columns eliminated on all rows
+            X, Y, fit_intercept, reduction = reduce_data(
+                data.penalty, X, Y, data.sample_weight, fit_intercept
+            )
+            free_dof = reduction.free_rank
+        batches = TargetBatches.of(X, Y, data.sample_weight, fit_intercept, self.target_batch_size)
         solver, _ = _resolve_solver(self.solver, data.X_user)
-        path = _count_free(gcv_path(problem, alphas, solver), _free_dof(reduction))
+        path = _count_free(gcv_path(batches, alphas, solver), free_dof)
         return self._gcv_results(path, user_alphas, data.rescaling)
 
     def _gcv_results(self, path, user_alphas, rescaling):
@@ -696,6 +730,7 @@ class GDRidgeCV(CallbackSupportMixin, RegressorMixin, BaseEstimator):
 
     def _check_fit_options(self, y, Y, loo):
         """The cross-parameter rules of ``fit``, checked once."""
+        check_target_batch_size(self.target_batch_size)  # booleans, which Interval lets by
         self._check_positive_cv()
         if _is_gcv(self.cv):
             self._check_gcv_options()
@@ -882,13 +917,30 @@ class GDRidgeCV(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         seed = _registry.seed(self.random_state)
         opts = {"tol": self.tol, "max_iter": self.max_iter, "random_state": seed, **self._bound()}
         scoring = Scoring(scorer, self.alpha_per_target, y_1d, user_alphas)
-        folds = row_folds(data, splits, solver, score_params, scoring, self.n_jobs)
-        split_scores = fold_scores(folds, alphas, solver, opts, self.n_jobs)
+        slices = self._fold_target_slices(data, alphas, solver, scorer)
+        folds = row_folds(
+            data, splits, solver, score_params, scoring, self.n_jobs, slices is not None
+        )
+        split_scores = fold_scores(folds, alphas, solver, opts, self.n_jobs, slices)
         results, mean, std = _kfold_results(user_alphas, split_scores)
         if not self.positive:
-            problem, reduction = self._full_problem(data.X, data.Y, sw, data.penalty)
+            problem, reduction = self._full_problem(data.X, data.Y[:, :1], sw, data.penalty)
             results["dof"] = full_dof(problem, alphas, solver) + _free_dof(reduction)
         return results, mean, std, len(split_scores)
+
+    def _fold_target_slices(self, data, alphas, solver, scorer):
+        """The target batches of a K-fold in memory, or None to take all targets
+        at once (one batch; a scorer of all targets together; a solver without
+        ``decompose``; ``positive=True``)."""
+        n, p = data.X.shape
+        slices = target_batch_slices(
+            data.Y.shape[1], self.target_batch_size, max(n, len(alphas) * p)
+        )
+        together = scorer is not None and not self.alpha_per_target
+        decomposes = callable(getattr(solver, "decompose", None))
+        if len(slices) < 2 or together or not decomposes or self.positive:
+            return None
+        return slices
 
     def _bound(self):
         """What each fold's ``solve_path`` receives for ``positive=True``."""

@@ -169,6 +169,78 @@ def _chunk_size(n_rows, per_alpha):
     return max(1, _CHUNK_ELEMENTS // max(1, n_rows * per_alpha))
 
 
+#: ``target_batch_size="auto"``: targets per batch so that the largest
+#: per-batch temporary holds about this many float64 values (32 MiB).
+TARGET_BATCH_ELEMENTS = 2**22
+
+
+def check_target_batch_size(target_batch_size):
+    """``target_batch_size`` validated: ``"auto"`` or an int ``>= 1``."""
+    if isinstance(target_batch_size, str) and target_batch_size == "auto":
+        return target_batch_size
+    if isinstance(target_batch_size, bool) or not isinstance(target_batch_size, Integral):
+        raise TypeError(
+            "target_batch_size must be 'auto' or an int >= 1 (the number of targets per "
+            f"batch), got {target_batch_size!r}."
+        )
+    if target_batch_size < 1:
+        raise ValueError(
+            f"target_batch_size must be 'auto' or an int >= 1, got {target_batch_size}."
+        )
+    return int(target_batch_size)
+
+
+def target_batch_slices(n_targets, target_batch_size, per_target):
+    """Slices of consecutive targets, ``target_batch_size`` per batch (an int),
+    or with ``"auto"`` ``TARGET_BATCH_ELEMENTS // per_target`` (at least one):
+    ``per_target`` is the number of values one target adds to the largest
+    temporary of a batch (``n_samples`` for leave-one-out and GCV,
+    ``max(n_samples, n_alphas * n_features)`` for a path)."""
+    size = target_batch_size
+    if size == "auto":
+        size = max(1, TARGET_BATCH_ELEMENTS // max(1, int(per_target)))
+    size = max(1, min(int(size), n_targets))
+    return [slice(start, min(start + size, n_targets)) for start in range(0, n_targets, size)]
+
+
+@dataclass(frozen=True)
+class TargetBatches:
+    """The problems of consecutive batches of targets on the same rows.
+
+    Each batch's :class:`_PathProblem` holds only its targets' columns (their
+    centered copy is ``n_samples x batch``), so no array of all targets
+    beyond ``Y`` itself is formed. Iterating yields ``(cols, problem)``.
+    """
+
+    X: object
+    Y: np.ndarray
+    sample_weight: object
+    fit_intercept: bool
+    slices: tuple
+
+    @classmethod
+    def of(cls, X, Y, sample_weight, fit_intercept, target_batch_size="auto", per_target=None):
+        per_target = X.shape[0] if per_target is None else per_target
+        slices = target_batch_slices(Y.shape[1], target_batch_size, per_target)
+        return cls(X, Y, sample_weight, fit_intercept, tuple(slices))
+
+    @property
+    def n_samples(self):
+        return self.X.shape[0]
+
+    @property
+    def n_targets(self):
+        return self.Y.shape[1]
+
+    def whole(self):
+        """One batch of every target."""
+        return replace(self, slices=(slice(0, self.n_targets),))
+
+    def __iter__(self):
+        for cols in self.slices:
+            yield cols, _problem(self.X, self.Y[:, cols], self.sample_weight, self.fit_intercept)
+
+
 class _PathProblem(RidgeProblem):
     """A :class:`RidgeProblem` whose alpha changes along a path.
 
@@ -214,6 +286,7 @@ def ridge_path(
     tol=None,
     max_iter=None,
     random_state=None,
+    target_batch_size="auto",
 ):
     """Compute ridge coefficients along a grid of alphas.
 
@@ -252,6 +325,14 @@ def ridge_path(
         Iterations per alpha of iterative solvers (their default when None).
     random_state : int, RandomState instance or None, default=None
         Seed of stochastic solvers.
+    target_batch_size : "auto" or int, default="auto"
+        With the closed form, targets whose paths are computed together, each
+        batch projected on one decomposition of X (extra memory about
+        ``n_features**2 + max(n_samples, n_alphas * n_features) *
+        target_batch_size`` beyond the returned path). ``"auto"``: ``2**22 //
+        max(n_samples, n_alphas * n_features)`` targets (32 MiB per batch).
+        Iterative solvers, ``positive=True`` and penalty factors with zeros
+        take all targets at once. The path does not depend on it.
 
     Returns
     -------
@@ -286,34 +367,48 @@ def ridge_path(
     if X.shape[0] == 0:
         raise ValueError("X has 0 samples; at least one is required.")
     penalty = check_penalty_factor(penalty_factor, X.shape[1], positive=positive)
-    reduction = None
+    n_features, reduction = X.shape[1], None
     if penalty is not None:
         X, Y, fit_intercept, reduction = reduce_data(penalty, X, Y, sw, fit_intercept)
     # Data near the ends of the float range: the path of the exactly rescaled
     # problem, mapped back (alphas scale by 1 / x_scale**2).
     resc = Rescaling.of(X, Y)
-    problem = _problem(*resc.data(X, Y), sw, fit_intercept)
+    batch_size = check_target_batch_size(target_batch_size)
+    Xs, Ys = resc.data(X, Y)
     if isinstance(alphas, Integral) and not isinstance(alphas, bool):
         if alphas < 1:
             raise ValueError(f"alphas must be a positive int or an array, got {alphas}.")
-        grid = _alpha_grid(problem, alphas) * resc.x_scale**2
+        # X only: one target stands for all.
+        grid = _alpha_grid(_problem(Xs, Ys[:, :1], sw, fit_intercept), alphas) * resc.x_scale**2
     else:
         grid = _check_alphas(alphas, positive=False)
     grid = np.sort(grid)[::-1].astype(X.dtype)
     solver_obj, _ = _resolve_solver(solver, X, positive)
     seed = _registry.seed(random_state)
-    path = solver_obj.solve_path(
-        problem, resc.alpha(grid), tol=tol, max_iter=max_iter, random_state=seed,
-        **({"positive": True} if positive else {}),
+    opts = {"tol": tol, "max_iter": max_iter, "random_state": seed}
+    opts.update({"positive": True} if positive else {})
+    batches = TargetBatches.of(
+        Xs, Ys, sw, fit_intercept, batch_size, max(Xs.shape[0], len(grid) * Xs.shape[1])
     )
-    W, b = resc.coef(path.coefs), resc.intercept(path.intercepts)
-    if reduction is not None:
-        W, b = reduction.path(W, b)
-    coefs = W.transpose(2, 1, 0)  # (n_targets, n_features, n_alphas)
-    intercepts = b.T
+    if positive or reduction is not None or not callable(getattr(solver_obj, "decompose", None)):
+        batches = batches.whole()
+    coefs = intercepts = basis = None
+    for cols, problem in batches:
+        if len(batches.slices) > 1:
+            basis = solver_obj.decompose(problem) if basis is None else basis
+            opts["basis"] = basis
+        path = solver_obj.solve_path(problem, resc.alpha(grid), **opts)
+        W, b = resc.coef(path.coefs), resc.intercept(path.intercepts)
+        if reduction is not None:
+            W, b = reduction.path(W, b)
+        if coefs is None:  # the dtype of the path
+            coefs = np.empty((Y.shape[1], n_features, len(grid)), dtype=W.dtype)
+            intercepts = np.empty((Y.shape[1], len(grid)), dtype=b.dtype)
+        coefs[cols] = W.transpose(2, 1, 0)  # (n_targets, n_features, n_alphas)
+        intercepts[cols] = b.T
     if np.ndim(y) == 1:
         coefs, intercepts = coefs[0], intercepts[0]
-    return grid, np.ascontiguousarray(coefs), np.ascontiguousarray(intercepts)
+    return grid, coefs, intercepts
 
 
 # ---------------------------------------------------------------------------
@@ -461,9 +556,11 @@ class RowsFold:
     score_params: dict
     scoring: Scoring
 
-    def problem(self):
+    def problem(self, cols=None):
+        """The training problem (of the targets ``cols`` only, a slice, when given)."""
         d, rows = self.data, self.train
-        X, Y, sw, fi = d.X[rows], d.Y[rows], _rows(d.sample_weight, rows), d.fit_intercept
+        Y = d.Y[rows] if cols is None else d.Y[:, cols][rows]
+        X, sw, fi = d.X[rows], _rows(d.sample_weight, rows), d.fit_intercept
         reduction = None
         if d.penalty is not None:
             X, Y, fi, reduction = reduce_data(d.penalty, X, Y, sw, fi)
@@ -474,18 +571,22 @@ class RowsFold:
         problem.reduction = reduction
         return problem
 
-    def score(self, path, alphas):
+    def score(self, path, alphas, cols=None):
+        """Held-out scores of ``path`` (of the targets ``cols`` only, then per target)."""
         d, test, sc = self.data, self.test, self.scoring
         W, b = path.coefs, path.intercepts
+        per_target = sc.per_target or cols is not None
+        cols = slice(None) if cols is None else cols
         if sc.scorer is None:
             return _score_path(
-                W, b, alphas, d.X[test], d.Y[test], self.score_params, None, sc.per_target,
-                sc.y_1d, d.fit_intercept,
+                W, b, alphas, d.X[test], d.Y[:, cols][test], self.score_params, None,
+                per_target, sc.y_1d, d.fit_intercept,
             )
         resc = d.rescaling
         return _score_path(
-            resc.coef(W), resc.intercept(b), sc.user_alphas, d.X_user[test], d.Y_user[test],
-            self.score_params, sc.scorer, sc.per_target, sc.y_1d, d.fit_intercept,
+            resc.coef(W), resc.intercept(b), sc.user_alphas, d.X_user[test],
+            d.Y_user[:, cols][test], self.score_params, sc.scorer, per_target, sc.y_1d,
+            d.fit_intercept,
         )
 
 
@@ -525,22 +626,24 @@ def _stats_problem(stats):
     return GramProblem(stats, np.zeros(stats.n_targets, dtype=stats.dtype))
 
 
-def fold_scores(folds, alphas, solver, opts=None, n_jobs=None):
+def fold_scores(folds, alphas, solver, opts=None, n_jobs=None, target_slices=None):
     """The one fold engine: for each fold, the path of its training problem
     (``solver.solve_path``), then its held-out scores.
 
     ``folds``: :class:`RowsFold` or :class:`StatsFold` objects. Returns one
     array per fold, of shape (n_alphas,) or (n_alphas, n_targets).
-
     Under an estimator's fit with progress callbacks (:mod:`l2gd._callbacks`)
     this is one ``"cross-validation"`` task with one ``"fold"`` subtask per
     fold (created here, before the workers start, as scikit-learn's searches
     do), each with one ``"alpha"`` subtask per alpha of a warm-started path.
+    ``target_slices`` (in-memory folds, a solver with ``decompose``): the
+    targets are taken batch by batch, each fold's X decomposed once for all
+    batches (:func:`batched_fold_score`).
     """
     folds = list(folds)
     tasks = _fold_tasks(len(folds), len(np.atleast_1d(alphas)))
     scores = Parallel(n_jobs=n_jobs)(
-        delayed(_fold_score)(fold, alphas, solver, opts or {}, task)
+        delayed(_fold_score)(fold, alphas, solver, opts or {}, task, target_slices)
         for fold, task in zip(folds, tasks[1:])
     )
     if tasks[0] is not None:
@@ -561,24 +664,41 @@ def _fold_tasks(n_folds, n_alphas):
     return [cv] + [cv.subtask("fold", **fold) for _ in range(n_folds)]
 
 
-def _fold_score(fold, alphas, solver, opts, task=None):
+def _fold_score(fold, alphas, solver, opts, task=None, target_slices=None):
     with _callbacks.running(task):
         if task is not None:
             task.begin()
-        path = _fold_path(fold, alphas, solver, opts)
+        if target_slices is None:
+            scores = _fold_path(fold, alphas, solver, opts)
+        else:
+            scores = batched_fold_score(fold, alphas, solver, opts, target_slices)
         if task is not None:
             task.end()
-    return path
+    return scores
 
 
-def _fold_path(fold, alphas, solver, opts):
-    problem = fold.problem()
+def batched_fold_score(fold, alphas, solver, opts, target_slices):
+    """The scores of a :class:`RowsFold`, target batch by target batch: one
+    ``solver.decompose`` of the fold's training X, reused by every batch's path
+    (``solve_path(basis=...)``). Peak memory: that of one batch's path."""
+    basis, parts = None, []
+    for cols in target_slices:
+        problem = fold.problem(cols)
+        if basis is None:
+            basis = solver.decompose(problem)
+        parts.append(_fold_path(fold, alphas, solver, {**opts, "basis": basis}, problem, cols))
+    scores = np.concatenate(parts, axis=1)
+    return scores if fold.scoring.per_target else scores.mean(axis=1)
+
+
+def _fold_path(fold, alphas, solver, opts, problem=None, cols=None):
+    problem = fold.problem() if problem is None else problem
     path = solver.solve_path(problem, alphas, **opts)
     reduction = getattr(problem, "reduction", None)
     if reduction is not None:  # back to the coefficients of all the features
         coefs, intercepts = reduction.path(path.coefs, path.intercepts)
         path = replace(path, coefs=coefs, intercepts=intercepts)
-    return fold.score(path, alphas)
+    return fold.score(path, alphas) if cols is None else fold.score(path, alphas, cols)
 
 
 def train_stats(parts, fit_intercept):
@@ -606,18 +726,21 @@ def _is_partition(splits, n_samples):
     return bool(np.all(seen == 1))
 
 
-def row_folds(data, splits, solver, score_params, scoring, n_jobs=None):
+def row_folds(data, splits, solver, score_params, scoring, n_jobs=None, batched=False):
     """The :class:`RowsFold` of each split. When the solver's path starts from
     statistics (``solver.path_uses_stats``), every training set has at least
     as many rows as features and the test sets partition the rows, each test
     fold's statistics are computed once and each training set's follow by
-    subtraction (:func:`train_stats`)."""
+    subtraction (:func:`train_stats`), unless the targets are ``batched``
+    (the statistics of all targets would hold ``n_features x n_targets`` per
+    fold: each fold's Gram matrix is then formed from its rows, once)."""
     X, Y, sw = data.X, data.Y, data.sample_weight
     n_samples, n_features = X.shape
     stats = [None] * len(splits)
     min_train = min(len(train) for train, _ in splits)
     if (
         getattr(solver, "path_uses_stats", False)
+        and not batched
         and data.penalty is None
         and n_features <= min_train
         and _is_partition(splits, n_samples)
@@ -700,6 +823,21 @@ class LeaveOneOut:
             self.Z0 = problem.matvec(spectrum.V)[~self.pos] if not self.pos.all() else None
         self._exact = None
 
+    def for_targets(self, problem, spectrum):
+        """The same leave-one-out for other targets on the same rows: ``problem``
+        shares X, the weights and the intercept, ``spectrum`` is its projection
+        on the same :class:`~l2gd.solvers._closed_form.SpectralBasis`. What
+        depends on X only (``Z``, the leverages) is reused."""
+        new = copy.copy(self)
+        new.problem, new.spectrum = problem, spectrum
+        L, P = spectrum.L, spectrum.P
+        if spectrum.kernel is None:
+            new.r0 = problem.Yc - self.Z @ (P / L[:, None])
+        else:
+            new.r0, new.C = spectrum.kernel.r0, P / np.sqrt(L)[:, None]
+        new._exact = None if self._exact is None else self._exact.for_targets(problem)
+        return new
+
     def residuals(self, alphas):
         """Leave-one-out residuals of shape (n_samples, n_alphas, n_targets)."""
         E = self._spectral(alphas)
@@ -745,19 +883,35 @@ class LeaveOneOut:
 
 def spectral_solver(solver):
     """The solver whose decomposition leave-one-out uses: ``solver`` when it has
-    a ``spectrum`` method (the closed form, with its ``method``), else the
-    default closed form."""
-    return solver if callable(getattr(solver, "spectrum", None)) else ClosedForm()
+    ``spectrum`` and ``decompose`` methods (the closed form, with its
+    ``method``), else the default closed form."""
+    ok = all(callable(getattr(solver, m, None)) for m in ("spectrum", "decompose"))
+    return solver if ok else ClosedForm()
+
+
+def batch_spectra(batches, solver):
+    """``(cols, problem, spectrum)`` for each batch of :class:`TargetBatches`,
+    every spectrum a projection of one decomposition of X (that of the first
+    batch's problem, by :func:`spectral_solver`)."""
+    basis = None
+    for cols, problem in batches:
+        if basis is None:
+            basis = spectral_solver(solver).decompose(problem)
+            yield cols, problem, basis.project(problem, stats=basis.stats)
+        else:
+            yield cols, problem, basis.project(problem)
 
 
 def loo_scores(
-    problem, alphas, scorer, score_params, y, per_target, store, rescaling, solver,
+    batches, alphas, scorer, score_params, y, per_target, store, rescaling, solver,
     reduction=None,
 ):
     """Leave-one-out scores for every alpha from one decomposition (that of
-    :func:`spectral_solver`).
+    :func:`spectral_solver`), the targets taken batch by batch
+    (:class:`TargetBatches`; a scorer of all targets together takes them all
+    at once).
 
-    ``problem`` and ``alphas`` are in the rescaled units of ``rescaling``;
+    ``batches`` and ``alphas`` are in the rescaled units of ``rescaling``;
     predictions, what scorers see and their scores are in the user's, the
     default score (minus the weighted mean squared error) in the rescaled
     units (``rescaling.objective`` maps it back). ``reduction``: the
@@ -767,40 +921,69 @@ def loo_scores(
     block, and the degrees of freedom it adds.
     Returns a :class:`LOOScores`.
     """
-    Y_fit, fixed, free_dof = (problem.Y, None, 0) if reduction is None else reduction
-    loo = LeaveOneOut(problem, spectral_solver(solver).spectrum(problem), fixed)
-    n, k = problem.n_samples, problem.n_targets
-    s = loo.s
-    n_alphas = len(alphas)
+    Y_fit, fixed, free_dof = (None, None, 0) if reduction is None else reduction
+    if scorer is not None and not per_target:
+        batches = batches.whole()
+    n, k, n_alphas = batches.n_samples, batches.n_targets, len(alphas)
     shape = (n_alphas, k) if per_target else (n_alphas,)
-    mean, std = np.empty(shape), np.full(shape, np.nan)
-    preds = np.empty((n, k, n_alphas)) if store else None
+    out = LOOScores(
+        np.empty(shape), np.full(shape, np.nan),
+        np.empty((n, k, n_alphas)) if store else None, None,
+    )
+    # Without per_target, the default score's per-row values are means over all targets.
+    row_sums = np.zeros((n, n_alphas)) if scorer is None and not per_target else None
+    loo = first = None
+    for cols, problem, spectrum in batch_spectra(batches, solver):
+        if loo is None:
+            loo, first = LeaveOneOut(problem, spectrum, fixed), problem
+        else:
+            loo = loo.for_targets(problem, spectrum)
+        Y_batch = problem.Y if Y_fit is None else Y_fit[:, cols]
+        _loo_batch(loo, cols, alphas, scorer, score_params, y, per_target, rescaling, out,
+                   row_sums, Y_batch)
+    if row_sums is not None:
+        per_sample = row_sums / k
+        out.mean[:], out.std[:] = per_sample.mean(axis=0), per_sample.std(axis=0)
+    return replace(out, dof=grid_dof(loo.spectrum, alphas, first) + free_dof)
+
+
+def _loo_batch(loo, cols, alphas, scorer, score_params, y, per_target, rescaling, out, row_sums,
+               Y_fit):
+    """The scores of one batch of targets (columns ``cols``) into ``out``
+    (a :class:`LOOScores`), or with ``row_sums`` their per-row sums over the
+    batch's targets. ``Y_fit``: the batch's targets the predictions subtract
+    the leave-one-out residuals from (unreduced, rescaled units)."""
+    problem, s = loo.problem, loo.s
+    n, k = problem.n_samples, problem.n_targets
     step = _chunk_size(n, k)
-    for start in range(0, n_alphas, step):
+    for start in range(0, len(alphas), step):
         a = alphas[start:start + step]
+        at = slice(start, start + len(a))
         E = loo.residuals(a)  # leave-one-out residuals, rescaled units
         Yp = rescaling.intercept(Y_fit[:, None, :] - E)  # predictions, user's units
-        if store:
-            preds[:, :, start:start + len(a)] = Yp.transpose(0, 2, 1)
+        if out.predictions is not None:
+            out.predictions[:, cols, at] = Yp.transpose(0, 2, 1)
         if scorer is None:
             # RidgeCV's default: minus the mean of s_i * e_i^2 (over rows and targets).
             with np.errstate(invalid="ignore", over="ignore"):
                 per_sample = -(s[:, None, None] * E**2)
-            if not per_target:
-                per_sample = per_sample.mean(axis=2)
-            mean[start:start + len(a)] = per_sample.mean(axis=0)
-            std[start:start + len(a)] = per_sample.std(axis=0)
+            if row_sums is not None:
+                row_sums[:, at] += per_sample.sum(axis=2)
+            else:
+                out.mean[at, cols] = per_sample.mean(axis=0)
+                out.std[at, cols] = per_sample.std(axis=0)
             continue
         for c in range(len(a)):
             yp = Yp[:, c, :]
             if per_target:
                 for j in range(k):
-                    mean[start + c, j] = scorer(_Identity(), yp[:, j], y[:, j], **score_params)
+                    out.mean[start + c, cols.start + j] = scorer(
+                        _Identity(), yp[:, j], y[:, cols.start + j], **score_params
+                    )
             else:
-                mean[start + c] = scorer(
+                out.mean[start + c] = scorer(
                     _Identity(), yp[:, 0] if y.ndim == 1 else yp, y, **score_params
                 )
-    return LOOScores(mean, std, preds, grid_dof(loo.spectrum, alphas, problem) + free_dof)
 
 
 @dataclass(frozen=True)
@@ -900,7 +1083,9 @@ def gcv_path(problem, alphas, solver=None):
     data) and from ``y_c^T S y_c - sum_i P_i^2 / L_i`` for statistics. At
     alphas where the spectrum is not accurate (:meth:`Spectrum.accurate
     <l2gd.solvers._closed_form.Spectrum.accurate>`) the fit is exact, one
-    alpha at a time, as on the spectral path. ``dof`` by :func:`grid_dof`,
+    alpha at a time, as on the spectral path. ``problem`` may be
+    :class:`TargetBatches`: the targets are then taken batch by batch, every
+    batch projected on one decomposition of X. ``dof`` by :func:`grid_dof`,
     the criterion by :func:`~l2gd._inference.gcv_score` with ``S`` the total
     weight.
 
@@ -909,15 +1094,22 @@ def gcv_path(problem, alphas, solver=None):
     path : GCVPath
     """
     alphas = np.asarray(alphas, dtype=np.float64).reshape(-1)
-    spectrum = spectral_solver(solver).spectrum(problem)
-    L, P = spectrum.L, spectrum.P
-    t = shrinkage(L, alphas)  # (rank, n_alphas)
-    rss = _least_squares_rss(problem, spectrum)[None, :] + (t * t).T @ (P * P / L[:, None])
-    inaccurate = np.flatnonzero(~spectrum.accurate(alphas))
-    if len(inaccurate):
-        rss[inaccurate] = _exact_rss(problem, alphas[inaccurate])
-    dof = grid_dof(spectrum, alphas, problem)
-    S = float(problem.sw_sum)
+    batches = problem if isinstance(problem, TargetBatches) else ((slice(None), problem),)
+    rss = np.empty((len(alphas), problem.n_targets))
+    inaccurate = fits = first = None
+    for cols, batch, spectrum in batch_spectra(batches, solver):
+        if first is None:
+            first, first_spectrum = batch, spectrum
+            inaccurate = np.flatnonzero(~spectrum.accurate(alphas))
+        L, P = spectrum.L, spectrum.P
+        t = shrinkage(L, alphas)  # (rank, n_alphas)
+        rss[:, cols] = _least_squares_rss(batch, spectrum)[None, :] + (t * t).T @ (
+            P * P / L[:, None]
+        )
+        if len(inaccurate):
+            rss[inaccurate, cols], fits = _exact_rss(batch, alphas[inaccurate], fits)
+    dof = grid_dof(first_spectrum, alphas, first)
+    S = float(first.sw_sum)
     return GCVPath(gcv_score(rss, dof, S), rss, dof, S)
 
 
@@ -939,18 +1131,20 @@ def _least_squares_rss(problem, spectrum):
     return np.clip(np.asarray(stats.yy, dtype=np.float64) - (P * P / L[:, None]).sum(0), 0, None)
 
 
-def _exact_rss(problem, alphas):
-    """RSS of exact fits, one alpha at a time: shape (len(alphas), n_targets)."""
+def _exact_rss(problem, alphas, fits=None):
+    """RSS of exact fits, one alpha at a time: shape (len(alphas), n_targets),
+    and the factorization used (``fits``, of another batch of targets on the
+    same rows, is reused)."""
     if isinstance(problem, RidgeProblem):
-        fits = DataFits(problem)
+        fits = DataFits(problem) if fits is None else fits.for_targets(problem)
         Yc = np.asarray(problem.Yc, dtype=np.float64)
         return np.stack(
             [_weighted_sq(Yc - fits.Xc @ fits.coef(a), problem.sample_weight) for a in alphas]
-        )
+        ), fits
     stats = problem_stats(problem)
     fits = StatsFits(stats)
     out = []
     for a in alphas:
         W = fits.coef(a)
         out.append(np.clip(stats.squared_error(W, stats.intercept(W)), 0.0, None))
-    return np.stack(out)
+    return np.stack(out), fits

@@ -6,6 +6,7 @@ factorizations (``n_features x n_features`` or ``n_samples x n_samples``) run on
 the host with LAPACK, where they are cheap and where condition estimates exist.
 """
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -221,7 +222,15 @@ class ClosedForm(Solver):
             raise ValueError(f"method must be one of {_METHODS}, got {self.method!r}.")
 
     def spectrum(self, problem):
-        """The :class:`Spectrum` of ``problem`` (host float64) that :meth:`solve_path` uses.
+        """The :class:`Spectrum` of ``problem`` (host float64) that :meth:`solve_path` uses:
+        :meth:`decompose`, then :meth:`SpectralBasis.project` of its targets."""
+        basis = self.decompose(problem)
+        return basis.project(problem, stats=basis.stats)
+
+    def decompose(self, problem):
+        """The :class:`SpectralBasis` of ``problem``: the part of its
+        :class:`Spectrum` that depends on X (and the weights) only, shared by
+        every problem with the same X and other targets (target batches).
 
         ``method="svd"``: an SVD of ``S^{1/2} X_c`` (:func:`spectrum_from_svd`).
         Otherwise the eigendecomposition of the Gram matrix of the statistics
@@ -236,18 +245,18 @@ class ClosedForm(Solver):
                     'ClosedForm(method="svd") needs the rows of the problem, not only its '
                     'statistics; use method="auto" or "gram".'
                 )
-            return spectrum_from_svd(problem)
+            return basis_from_svd(problem)
         if stats is not None and (
             problem.n_features <= stats.n_samples or not isinstance(problem, RidgeProblem)
         ):
-            return spectrum_from_stats(stats)
+            return basis_from_stats(stats)
         if problem.n_features <= problem.n_samples:
-            return spectrum_from_stats(RidgeStats._from_problem(problem))
-        return spectrum_from_kernel(problem)
+            return basis_from_stats(RidgeStats._from_problem(problem))
+        return basis_from_kernel(problem)
 
     def solve_path(
         self, problem, alphas, *, tol=None, max_iter=None, random_state=None, verbose=0,
-        positive=False,
+        positive=False, basis=None,
     ):
         """The spectral path: every alpha from one decomposition (:meth:`spectrum`).
 
@@ -264,7 +273,9 @@ class ClosedForm(Solver):
         factorizations of the column-scaled design (:class:`DataFits`), or
         from the statistics when the problem has no rows (:class:`StatsFits`).
         ``info``: ``method`` (``"eigh"`` or ``"svd"``) and ``n_exact``, the
-        number of alphas fit one at a time.
+        number of alphas fit one at a time. ``basis``: :meth:`decompose` of a
+        problem with the same X (another batch of targets), reused instead of
+        decomposing X again.
 
         Returns
         -------
@@ -273,7 +284,7 @@ class ClosedForm(Solver):
         alphas = np.asarray(alphas, dtype=np.float64).reshape(-1)
         if positive:
             return self._positive_path(problem, alphas, verbose)
-        spectrum = self.spectrum(problem)
+        spectrum = self.spectrum(problem) if basis is None else basis.project(problem)
 
         def fits():
             if isinstance(problem, RidgeProblem):
@@ -793,15 +804,16 @@ class DualSystem:
         return self.lift(C) * self.root[:, None]
 
 
-def dual_system(problem):
-    """The :class:`DualSystem` of ``problem`` (the kernel by :func:`_kernel`)."""
+def dual_system(problem, targets=True):
+    """The :class:`DualSystem` of ``problem`` (the kernel by :func:`_kernel`);
+    ``b`` is None with ``targets=False`` (the kernel only)."""
     root = _root_weights(problem)
     K = np.asarray(to_numpy(_kernel(problem)))
-    b = np.asarray(to_numpy(problem.Yc)) * root[:, None]
+    b = np.asarray(to_numpy(problem.Yc)) * root[:, None] if targets else None
     if not problem.fit_intercept:
         return DualSystem(K, b, root)
     K, Q = deflate_intercept(K, root)
-    return DualSystem(K, Q.reduce(b), root, Q)
+    return DualSystem(K, None if b is None else Q.reduce(b), root, Q)
 
 
 def _root_weights(problem):
@@ -887,37 +899,88 @@ def _eigen_errors(L):
     return keep, np.full(int(keep.sum()), error), error if not keep.all() else 0.0
 
 
-def spectrum_from_stats(stats):
-    """:class:`Spectrum` from the eigendecomposition of ``stats.xx``."""
+@dataclass(frozen=True)
+class SpectralBasis:
+    """The part of a :class:`Spectrum` that depends on X and the weights only.
+
+    ``X_c^T S X_c = V diag(L) V^T`` (``L_err``, ``null_err``, ``method`` as in
+    :class:`Spectrum`). :meth:`project` adds the targets of any problem with
+    the same X, weights and intercept: ``P = V^T X_c^T S y_c`` from
+    ``left^T S^{1/2} y_c`` on the SVD and sample-space routes (``left``:
+    ``U sv`` of the kept directions on a tall SVD, the kept sample-space
+    vectors ``U`` otherwise, with ``null`` the others), else from the
+    statistics' ``X^T y``. ``stats``: the statistics decomposed, when the
+    decomposition computed them.
+    """
+
+    V: np.ndarray
+    L: np.ndarray
+    x_mean: np.ndarray
+    L_err: np.ndarray
+    null_err: float
+    method: str
+    left: np.ndarray = None
+    null: np.ndarray = None
+    stats: RidgeStats = None
+
+    def project(self, problem, *, stats=None):
+        """The :class:`Spectrum` of ``problem``'s targets on this basis (``stats``:
+        statistics of ``problem`` to take ``X_c^T S y_c`` from)."""
+        stats = problem_stats(problem) if stats is None else stats
+        errors = (self.L_err, self.null_err, self.method)
+        if self.left is None:
+            if stats is not None:
+                xy, y_mean = stats.xy, stats.y_mean
+            else:  # X_c^T S y_c of these targets only
+                xy = np.asarray(to_numpy(problem.rmatvec(problem.weighted(problem.Yc))))
+                y_mean = problem.y_offset
+            return Spectrum(self.V, self.L, self.V.T @ xy, self.x_mean, y_mean, *errors)
+        Ys = np.asarray(problem.Yc, dtype=np.float64) * _root_weights(problem)[:, None]
+        if self.null is None:  # tall SVD: left = U sv
+            P = self.left.T @ Ys
+            return Spectrum(self.V, self.L, P, self.x_mean, problem.y_offset, *errors)
+        P = np.sqrt(self.L)[:, None] * (self.left.T @ Ys)
+        Ud = self.null
+        kernel = KernelParts(self.left, np.einsum("ij,ij->i", Ud, Ud), Ud @ (Ud.T @ Ys))
+        return Spectrum(self.V, self.L, P, self.x_mean, problem.y_offset, *errors, kernel=kernel)
+
+
+def basis_from_stats(stats):
+    """:class:`SpectralBasis` from the eigendecomposition of ``stats.xx``."""
     L, V = la.eigh(stats.xx, check_finite=False)
     keep, L_err, null_err = _eigen_errors(L)
-    V, L = V[:, keep], L[keep]
-    return Spectrum(V, L, V.T @ stats.xy, stats.x_mean, stats.y_mean, L_err, null_err, "eigh")
+    return SpectralBasis(V[:, keep], L[keep], stats.x_mean, L_err, null_err, "eigh", stats=stats)
 
 
-def _sample_space_spectrum(problem, system, U, L, V, keep, errors, method):
-    """:class:`Spectrum` of a wide route from the sample-space decomposition
+def spectrum_from_stats(stats):
+    """:class:`Spectrum` from the eigendecomposition of ``stats.xx``."""
+    return basis_from_stats(stats).project(None, stats=stats)
+
+
+def _sample_space_basis(problem, system, U, L, V, keep, errors, method):
+    """:class:`SpectralBasis` of a wide route from the sample-space decomposition
     ``U`` (of the restricted system), ``L`` and ``V = A^T U L^{-1/2}``."""
     U = system.lift(U)
-    Uk, Ud = U[:, keep], U[:, ~keep]
-    Ys = np.asarray(problem.Yc, dtype=np.float64) * system.root[:, None]
-    P = np.sqrt(L[keep])[:, None] * (Uk.T @ Ys)
-    kernel = KernelParts(Uk, np.einsum("ij,ij->i", Ud, Ud), Ud @ (Ud.T @ Ys))
-    return Spectrum(
-        V, L[keep], P, problem.X_offset, problem.y_offset, *errors, method, kernel=kernel
+    return SpectralBasis(
+        V, L[keep], problem.X_offset, *errors, method, left=U[:, keep], null=U[:, ~keep]
     )
 
 
-def spectrum_from_kernel(problem):
-    """:class:`Spectrum` from the eigendecomposition of the (deflated) kernel
+def basis_from_kernel(problem):
+    """:class:`SpectralBasis` from the eigendecomposition of the (deflated) kernel
     (:func:`dual_system`): ``X_c^T S X_c = V L V^T`` with
     ``V = X_c^T S^{1/2} U L^{-1/2}``."""
-    system = dual_system(problem)
+    system = dual_system(problem, targets=False)
     L, U = la.eigh(system.K, check_finite=False)
     keep, L_err, null_err = _eigen_errors(L)
     Uk = system.to_samples(U[:, keep])
     V = np.asarray(problem.rmatvec(Uk)) / np.sqrt(L[keep])
-    return _sample_space_spectrum(problem, system, U, L, V, keep, (L_err, null_err), "eigh")
+    return _sample_space_basis(problem, system, U, L, V, keep, (L_err, null_err), "eigh")
+
+
+def spectrum_from_kernel(problem):
+    """:class:`Spectrum` of :func:`basis_from_kernel`."""
+    return basis_from_kernel(problem).project(problem)
 
 
 def _weighted_design(problem):
@@ -927,8 +990,8 @@ def _weighted_design(problem):
     return A * _root_weights(problem)[:, None]
 
 
-def spectrum_from_svd(problem):
-    """:class:`Spectrum` from an SVD of the design ``A = S^{1/2} X_c`` (dense copy).
+def basis_from_svd(problem):
+    """:class:`SpectralBasis` from an SVD of the design ``A = S^{1/2} X_c`` (dense copy).
 
     Singular values carry an absolute error ``delta`` of about
     :func:`~l2gd._linalg.singular_cutoff`, so ``L = s^2`` one of
@@ -951,10 +1014,14 @@ def spectrum_from_svd(problem):
     errors = (2.0 * sv[keep] * delta + delta**2, delta**2 if not keep.all() else 0.0)
     V, L = Vt[keep].T, sv**2
     if wide:
-        return _sample_space_spectrum(problem, system, U, L, V, keep, errors, "svd")
-    Ys = np.asarray(problem.Yc, dtype=np.float64) * _root_weights(problem)[:, None]
-    P = sv[keep][:, None] * (U[:, keep].T @ Ys)
-    return Spectrum(V, L[keep], P, problem.X_offset, problem.y_offset, *errors, "svd")
+        return _sample_space_basis(problem, system, U, L, V, keep, errors, "svd")
+    left = U[:, keep] * sv[keep]
+    return SpectralBasis(V, L[keep], problem.X_offset, *errors, "svd", left=left)
+
+
+def spectrum_from_svd(problem):
+    """:class:`Spectrum` of :func:`basis_from_svd`."""
+    return basis_from_svd(problem).project(problem)
 
 
 def inverse_shift(L, alphas):
@@ -1014,7 +1081,14 @@ class DataFits:
         d[~(d > 0)] = 1.0
         self.d = d
         self.Q, self.R = la.qr(A / d, mode="economic", check_finite=False)
+        self.root = root
         self.c = self.Q.T @ (problem.Yc * root[:, None])
+
+    def for_targets(self, problem):
+        """The same factorization for the targets of ``problem`` (same rows and weights)."""
+        new = copy.copy(self)
+        new.c = self.Q.T @ (problem.Yc * self.root[:, None])
+        return new
 
     def _factor(self, alpha):
         M = np.vstack([self.R, np.diag(np.sqrt(alpha) / self.d)])
