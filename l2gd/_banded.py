@@ -44,6 +44,11 @@ def check_feature_groups(feature_groups, n_features):
             f"feature_groups must have one group label per feature, shape (n_features,) = "
             f"({n_features},); got shape {groups.shape}."
         )
+    if groups.dtype.kind == "f" and not np.all(np.isfinite(groups)):
+        raise ValueError(
+            "feature_groups has NaN or infinite labels; give every feature a group label "
+            "(a number or a string)."
+        )
     labels, index = np.unique(groups, return_inverse=True)
     return labels, index
 

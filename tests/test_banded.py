@@ -13,13 +13,19 @@ from sklearn.model_selection import KFold
 
 from l2gd import GDRidgeCV
 
-RNG = np.random.default_rng(0)
 N, P1, P2 = 80, 4, 8
-X = RNG.standard_normal((N, P1 + P2))
-W_TRUE = np.r_[RNG.standard_normal(P1) * 2.0, RNG.standard_normal(P2) * 0.05]
-Y = X @ W_TRUE + RNG.standard_normal(N)
 GROUPS = np.array(["strong"] * P1 + ["weak"] * P2)
-SW = RNG.uniform(0.2, 2.0, N)
+
+
+def _data(seed=0):
+    """Two feature groups of very different signal strength, and weights."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((N, P1 + P2))
+    w = np.r_[rng.standard_normal(P1) * 2.0, rng.standard_normal(P2) * 0.05]
+    Y = X @ w + rng.standard_normal(N)
+    return X, Y, rng.uniform(0.2, 2.0, N)
+
+
 ALPHAS = np.logspace(-2, 4, 13)
 
 
@@ -56,6 +62,7 @@ def per_feature(alpha_groups, labels):
 
 
 def test_kfold_scores_and_refit_match_brute_force():
+    X, Y, SW = _data()
     splits = list(KFold(4, shuffle=True, random_state=0).split(X))
     est = GDRidgeCV(alphas=ALPHAS, cv=splits, feature_groups=GROUPS, random_state=0)
     est.fit(X, Y, sample_weight=SW)
@@ -76,6 +83,7 @@ def test_kfold_scores_and_refit_match_brute_force():
 
 
 def test_loo_score_matches_brute_force_and_beats_single_alpha():
+    X, Y, SW = _data()
     est = GDRidgeCV(alphas=ALPHAS, feature_groups=GROUPS, random_state=0).fit(X, Y)
     pen = per_feature(est.alpha_, est.feature_groups_)
     assert est.best_score_ == pytest.approx(loo_score(X, Y, pen, np.ones(N)), rel=1e-9)
@@ -87,14 +95,17 @@ def test_loo_score_matches_brute_force_and_beats_single_alpha():
 
 @pytest.mark.parametrize("cv", [None, 5, "gcv"])
 def test_recovers_the_group_ordering(cv):
+    X, Y, SW = _data()
     est = GDRidgeCV(alphas=ALPHAS, cv=cv, feature_groups=GROUPS, random_state=0).fit(X, Y)
     strong, weak = est.alpha_
     assert weak > 10 * strong
 
 
 def test_alpha_per_target_learns_each_targets_ordering():
-    Y2 = np.c_[Y, X @ np.r_[RNG.standard_normal(P1) * 0.05, RNG.standard_normal(P2) * 2.0]
-               + RNG.standard_normal(N)]
+    X, Y, SW = _data()
+    rng = np.random.default_rng(1)
+    Y2 = np.c_[Y, X @ np.r_[rng.standard_normal(P1) * 0.05, rng.standard_normal(P2) * 2.0]
+               + rng.standard_normal(N)]
     est = GDRidgeCV(alphas=ALPHAS, feature_groups=GROUPS, alpha_per_target=True,
                     random_state=0).fit(X, Y2)
     assert est.alpha_.shape == (2, 2) and est.coef_.shape == (2, P1 + P2)
@@ -106,6 +117,7 @@ def test_alpha_per_target_learns_each_targets_ordering():
 
 
 def test_sparse_and_dask_give_the_dense_result():
+    X, Y, SW = _data()
     dense = GDRidgeCV(alphas=ALPHAS, cv=4, feature_groups=GROUPS, random_state=0).fit(
         X, Y, sample_weight=SW
     )
@@ -122,6 +134,7 @@ def test_sparse_and_dask_give_the_dense_result():
 
 
 def test_predict_and_one_group():
+    X, Y, SW = _data()
     est = GDRidgeCV(alphas=ALPHAS, feature_groups=np.zeros(P1 + P2)).fit(X, Y)
     single = GDRidgeCV(alphas=ALPHAS).fit(X, Y)
     assert est.alpha_ == pytest.approx([single.alpha_])
@@ -132,9 +145,11 @@ def test_predict_and_one_group():
     "params, match",
     [
         ({"feature_groups": np.zeros(3)}, r"one group label per feature"),
+        ({"feature_groups": np.r_[np.zeros(P1), np.nan, np.ones(P2 - 1)]}, "NaN or infinite"),
         ({"feature_groups": GROUPS, "penalty_factor": np.ones(P1 + P2)}, "cannot be combined"),
     ],
 )
 def test_bad_feature_groups_is_a_clear_error(params, match):
+    X, Y, SW = _data()
     with pytest.raises(ValueError, match=match):
         GDRidgeCV(**params).fit(X, Y)

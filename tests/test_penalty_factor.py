@@ -18,14 +18,17 @@ from sklearn.model_selection import KFold
 from l2gd import GDRidgeCV, GDRidgeRegressor, RidgeStats, ridge_path
 from l2gd.solvers import SGD
 
-RNG = np.random.default_rng(0)
 N, P = 150, 6
-SCALES = np.array([1.0, 10.0, 0.1, 1.0, 1.0, 3.0])
-X = RNG.standard_normal((N, P)) * SCALES + 0.5
-Y2 = X @ RNG.standard_normal((P, 2)) + RNG.standard_normal((N, 2))
-SW = RNG.uniform(0.1, 2.0, N)
 MIXED = np.array([1.0, 0.0, 2.0, 0.5, 0.0, 3.0])  # two unpenalized features
 POSITIVE = np.array([1.0, 4.0, 2.0, 0.5, 1.0, 3.0])
+
+
+def _data(seed=0):
+    """Mixed column scales and an offset (an intercept to fit), two targets, weights."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((N, P)) * np.array([1.0, 10.0, 0.1, 1.0, 1.0, 3.0]) + 0.5
+    Y2 = X @ rng.standard_normal((P, 2)) + rng.standard_normal((N, 2))
+    return X, Y2, rng.uniform(0.1, 2.0, N)
 
 
 def oracle(X, y, alpha, factor, sample_weight=None, fit_intercept=True):
@@ -66,6 +69,7 @@ SOLVERS = {
 @pytest.mark.parametrize("sparse", [False, True])
 @pytest.mark.parametrize("fit_intercept", [True, False])
 def test_fit_matches_augmented_lstsq(solver, factor, sparse, fit_intercept):
+    X, Y2, SW = _data()
     Xf = sp.csr_matrix(X) if sparse else X
     alpha = np.array([3.0, 30.0])
     est = GDRidgeRegressor(
@@ -78,6 +82,7 @@ def test_fit_matches_augmented_lstsq(solver, factor, sparse, fit_intercept):
 
 
 def test_one_target_float32_and_shapes():
+    X, Y2, SW = _data()
     y = Y2[:, 0]
     est = GDRidgeRegressor(alpha=2.0, penalty_factor=MIXED).fit(X.astype(np.float32), y)
     W, b = oracle(X.astype(np.float32), y, 2.0, MIXED)
@@ -88,6 +93,7 @@ def test_one_target_float32_and_shapes():
 
 def test_positive_factors_equal_ridge_on_rescaled_columns():
     """Independent of the reduction: sklearn's Ridge on X_j / sqrt(f_j)."""
+    X, Y2, SW = _data()
     d = 1.0 / np.sqrt(POSITIVE)
     ref = Ridge(alpha=5.0).fit(X * d, Y2, sample_weight=SW)
     est = GDRidgeRegressor(alpha=5.0, penalty_factor=POSITIVE).fit(X, Y2, sample_weight=SW)
@@ -97,6 +103,7 @@ def test_positive_factors_equal_ridge_on_rescaled_columns():
 
 @pytest.mark.parametrize("c", [0.25, 7.0])
 def test_constant_factor_is_alpha_times_c(c):
+    X, Y2, SW = _data()
     a = GDRidgeRegressor(alpha=3.0, penalty_factor=np.full(P, c)).fit(X, Y2)
     b = GDRidgeRegressor(alpha=3.0 * c).fit(X, Y2)
     assert rel(a.coef_, b.coef_) < 1e-12
@@ -105,6 +112,7 @@ def test_constant_factor_is_alpha_times_c(c):
 def test_zero_factor_is_the_limit_of_an_unpenalized_column():
     """A column multiplied by a huge c carries almost no penalty (alpha / c**2):
     sklearn's Ridge on it approaches the f_j = 0 fit."""
+    X, Y2, SW = _data()
     c = 1e5
     Xc = X.copy()
     Xc[:, [1, 4]] *= c
@@ -117,6 +125,7 @@ def test_zero_factor_is_the_limit_of_an_unpenalized_column():
 
 @pytest.mark.parametrize("solver", ["closed_form", "gd", "sgd"])
 def test_all_zero_factors_is_ordinary_least_squares(solver):
+    X, Y2, SW = _data()
     est = GDRidgeRegressor(alpha=10.0, penalty_factor=np.zeros(P), **SOLVERS[solver])
     est.fit(X, Y2, sample_weight=SW)
     root = np.sqrt(SW)[:, None]
@@ -126,6 +135,7 @@ def test_all_zero_factors_is_ordinary_least_squares(solver):
 
 
 def test_one_penalized_feature_left():
+    X, Y2, SW = _data()
     f = np.zeros(P)
     f[2] = 1.0
     est = GDRidgeRegressor(alpha=10.0, penalty_factor=f).fit(X, Y2, sample_weight=SW)
@@ -136,6 +146,7 @@ def test_one_penalized_feature_left():
 def test_rank_deficient_unpenalized_block_predicts_like_lstsq():
     """An unpenalized constant column duplicates the intercept: the fit (and so
     the predictions) is still the unique minimizer's."""
+    X, Y2, SW = _data()
     Xd = np.c_[X, np.full(N, 2.0)]
     f = np.r_[MIXED, 0.0]
     est = GDRidgeRegressor(alpha=3.0, penalty_factor=f).fit(Xd, Y2[:, 0])
@@ -145,6 +156,7 @@ def test_rank_deficient_unpenalized_block_predicts_like_lstsq():
 
 
 def test_caller_arrays_are_not_modified():
+    X, Y2, SW = _data()
     Xc, yc, swc, fc = X.copy(), Y2.copy(), SW.copy(), MIXED.copy()
     GDRidgeRegressor(penalty_factor=fc).fit(Xc, yc, sample_weight=swc)
     GDRidgeCV(penalty_factor=fc, cv=3).fit(Xc, yc, sample_weight=swc)
@@ -153,6 +165,7 @@ def test_caller_arrays_are_not_modified():
 
 
 def test_warm_start_reaches_the_same_solution():
+    X, Y2, SW = _data()
     est = GDRidgeRegressor(alpha=3.0, penalty_factor=MIXED, solver="gd", tol=1e-12,
                            max_iter=20_000, warm_start=True)
     est.fit(X, Y2)
@@ -165,6 +178,7 @@ def test_warm_start_reaches_the_same_solution():
 
 @pytest.mark.parametrize("factor", [MIXED, POSITIVE], ids=["zeros", "positive"])
 def test_streaming_and_from_stats(factor):
+    X, Y2, SW = _data()
     W, b = oracle(X, Y2, 3.0, factor, SW)
     est = GDRidgeRegressor(alpha=3.0, penalty_factor=factor, solver="closed_form")
     for rows in np.array_split(np.arange(N), 4):
@@ -176,6 +190,7 @@ def test_streaming_and_from_stats(factor):
 
 
 def test_sgd_streams_positive_factors_not_zeros():
+    X, Y2, SW = _data()
     est = GDRidgeRegressor(alpha=3.0, penalty_factor=POSITIVE, solver="sgd", random_state=0)
     ref = GDRidgeRegressor(alpha=3.0, solver="sgd", random_state=0)
     d = 1.0 / np.sqrt(POSITIVE)
@@ -192,6 +207,7 @@ def test_sgd_streams_positive_factors_not_zeros():
 
 
 def test_ridge_path_matches_oracle():
+    X, Y2, SW = _data()
     alphas, coefs, intercepts = ridge_path(
         X, Y2, alphas=[0.1, 10.0], sample_weight=SW, penalty_factor=MIXED
     )
@@ -210,6 +226,7 @@ def _r2(y, pred, s):
 @pytest.mark.parametrize("factor", [MIXED, POSITIVE], ids=["zeros", "positive"])
 @pytest.mark.parametrize("sparse", [False, True])
 def test_kfold_matches_brute_force(solver, factor, sparse):
+    X, Y2, SW = _data()
     y = Y2[:, 0]
     alphas = [0.1, 3.0, 100.0]
     cv = KFold(4, shuffle=True, random_state=0)
@@ -232,6 +249,7 @@ def test_kfold_matches_brute_force(solver, factor, sparse):
 
 
 def test_kfold_dof_counts_unpenalized_features():
+    X, Y2, SW = _data()
     alphas = [1e-8, 1e8]
     est = GDRidgeCV(alphas=alphas, cv=3, penalty_factor=MIXED).fit(X, Y2[:, 0])
     dof = dict(zip(est.cv_results_["alphas"], est.cv_results_["dof"]))
@@ -242,6 +260,7 @@ def test_kfold_dof_counts_unpenalized_features():
 
 @pytest.mark.parametrize("cv", [None, "gcv"])
 def test_loo_and_gcv_with_positive_factors(cv):
+    X, Y2, SW = _data()
     y = Y2[:, 0]
     alphas = [0.3, 3.0, 30.0]
     est = GDRidgeCV(alphas=alphas, cv=cv, penalty_factor=POSITIVE).fit(X, y, sample_weight=SW)
@@ -264,6 +283,7 @@ def test_loo_and_gcv_with_positive_factors(cv):
 def test_leave_one_out_with_zero_factors_matches_brute_force(weighted, fit_intercept):
     """Exact leave-one-out with unpenalized features: every row left out and refit
     by the augmented least squares; predictions stored are those refits'."""
+    X, Y2, SW = _data()
     y, alphas = Y2[:, 0], [0.3, 3.0, 30.0]
     sw = SW if weighted else np.ones(N)
     est = GDRidgeCV(alphas=alphas, penalty_factor=MIXED, fit_intercept=fit_intercept,
@@ -279,7 +299,7 @@ def test_leave_one_out_with_zero_factors_matches_brute_force(weighted, fit_inter
         assert est.cv_results_["mean_test_score"][k] == pytest.approx(
             -np.mean(sw * (y - preds) ** 2), rel=1e-9
         )
-    wide = RNG.standard_normal((20, 40))  # the kernel route
+    wide = np.random.default_rng(1).standard_normal((20, 40))  # the kernel route
     f = np.r_[0.0, 0.0, np.ones(38)]
     est = GDRidgeCV(alphas=[1.0], penalty_factor=f, store_cv_results=True).fit(wide, y[:20])
     for i in range(20):
@@ -294,6 +314,7 @@ def test_leave_one_out_with_zero_factors_matches_brute_force(weighted, fit_inter
 def test_gcv_with_zero_factors_matches_the_hat_matrix(dask):
     """MASS's GCV, RSS / (S - df)^2 with df = tr(H) minus the intercept's 1, from
     the augmented hat matrix H = A (A'SA + L)^-1 A'S (unpenalized features count 1)."""
+    X, Y2, SW = _data()
     y, alphas = Y2[:, 0], np.array([0.3, 3.0, 30.0])
     Xf, yf, sf = (da.from_array(a, chunks=40) for a in (X, y, SW)) if dask else (X, y, SW)
     est = GDRidgeCV(alphas=alphas, cv="gcv", penalty_factor=MIXED).fit(Xf, yf, sample_weight=sf)
@@ -312,6 +333,7 @@ def test_gcv_with_zero_factors_matches_the_hat_matrix(dask):
 
 @pytest.mark.parametrize("factor", [MIXED, POSITIVE], ids=["zeros", "positive"])
 def test_dask_fit_and_kfold(factor):
+    X, Y2, SW = _data()
     Xd, yd, sd = (da.from_array(a, chunks=40) for a in (X, Y2[:, 0], SW))
     est = GDRidgeRegressor(alpha=3.0, penalty_factor=factor).fit(Xd, yd, sample_weight=sd)
     W, b = oracle(X, Y2[:, 0], 3.0, factor, SW)
@@ -327,6 +349,7 @@ def test_dask_fit_and_kfold(factor):
 
 
 def test_dask_zero_factors_need_the_closed_form():
+    X, Y2, SW = _data()
     Xd, yd = da.from_array(X, chunks=40), da.from_array(Y2[:, 0], chunks=40)
     with pytest.raises(ValueError, match="solved in closed form"):
         GDRidgeRegressor(penalty_factor=MIXED, solver="gd").fit(Xd, yd)
@@ -334,6 +357,7 @@ def test_dask_zero_factors_need_the_closed_form():
 
 @pytest.mark.parametrize("factor", [MIXED, POSITIVE], ids=["zeros", "positive"])
 def test_array_api_strict(factor):
+    X, Y2, SW = _data()
     xps = pytest.importorskip("array_api_strict")
     from sklearn import config_context
 
@@ -348,6 +372,7 @@ def test_array_api_strict(factor):
 
 
 def test_dict_by_index_and_by_feature_name():
+    X, Y2, SW = _data()
     pd = pytest.importorskip("pandas")
     names = [f"x{j}" for j in range(P)]
     df = pd.DataFrame(X, columns=names)
@@ -369,6 +394,7 @@ def test_dict_by_index_and_by_feature_name():
     ],
 )
 def test_bad_penalty_factor_is_a_clear_error(factor, match):
+    X, Y2, SW = _data()
     with pytest.raises(ValueError, match=match):
         GDRidgeRegressor(penalty_factor=factor).fit(X, Y2)
     with pytest.raises(ValueError, match=match):
@@ -376,6 +402,7 @@ def test_bad_penalty_factor_is_a_clear_error(factor, match):
 
 
 def test_zeros_with_positive_is_refused_positive_factors_work():
+    X, Y2, SW = _data()
     with pytest.raises(ValueError, match="cannot be combined with positive=True"):
         GDRidgeRegressor(positive=True, penalty_factor=MIXED).fit(X, Y2[:, 0])
     est = GDRidgeRegressor(positive=True, penalty_factor=POSITIVE).fit(X, Y2[:, 0])
@@ -390,6 +417,7 @@ def test_inference_matches_the_augmented_sandwich(factor):
     """Standard errors from the augmented design A = [1, X] and penalty
     L = diag(0, alpha f): Cov = sigma2 (A'SA + L)^-1 A'SA (A'SA + L)^-1, with
     sigma2 = RSS / (S - tr(2H - H^2)), H = A (A'SA + L)^-1 A'S."""
+    X, Y2, SW = _data()
     y, alpha = Y2[:, 0], 4.0
     est = GDRidgeRegressor(alpha=alpha, penalty_factor=factor).fit(X, y, sample_weight=SW)
     inf = est.inference(X, y, sample_weight=SW)
@@ -409,6 +437,7 @@ def test_inference_matches_the_augmented_sandwich(factor):
 
 
 def test_streamed_inference_uses_the_stream_statistics():
+    X, Y2, SW = _data()
     est = GDRidgeRegressor(alpha=4.0, penalty_factor=MIXED, solver="closed_form")
     for rows in np.array_split(np.arange(N), 3):
         est.partial_fit(X[rows], Y2[rows, 0])
@@ -422,6 +451,7 @@ def test_streamed_inference_uses_the_stream_statistics():
 def test_dask_positive_factors_equal_the_rescaled_columns(solver):
     """On dask arrays, positive factors (whether the solver streams partial_fit over
     chunks, or solves a problem) give exactly the fit on the rescaled columns."""
+    X, Y2, SW = _data()
     d = 1.0 / np.sqrt(POSITIVE)
     Xd, yd = da.from_array(X, chunks=40), da.from_array(Y2[:, 0], chunks=40)
     with warnings.catch_warnings():
@@ -434,6 +464,7 @@ def test_dask_positive_factors_equal_the_rescaled_columns(solver):
 
 @pytest.mark.parametrize("factor", [MIXED, POSITIVE], ids=["zeros", "positive"])
 def test_effective_dof_is_the_hat_matrix_trace(factor):
+    X, Y2, SW = _data()
     from l2gd import effective_dof
 
     A = np.c_[np.ones(N), X]
