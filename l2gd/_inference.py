@@ -31,7 +31,14 @@ from scipy import optimize, stats as scipy_stats
 from scipy.linalg.lapack import get_lapack_funcs
 from sklearn.utils import check_array
 
-from ._linalg import GramCholesky, column_scales, gram_eigh_solve, gram_is_reliable, spectral_cutoff
+from ._linalg import (
+    GramCholesky,
+    column_scales,
+    gram_eigh_solve,
+    gram_is_reliable,
+    psd_pinv,
+    spectral_cutoff,
+)
 from ._objective import RidgeProblem
 from ._stats import RidgeStats
 from ._validation import ACCEPT_SPARSE, FLOAT_DTYPES, _real_array, check_batch
@@ -802,24 +809,12 @@ def _penalized_inverse(G, alpha, dtype):
     return gram_eigh_solve(G, np.eye(p), alphas, "the Gram matrix of the statistics")
 
 
-def _factor_inverse(G, alpha, factor, dtype):
-    """``(G + alpha diag(f))^-1`` with penalty factors ``f`` (some may be 0): the
-    eigendecomposition of the equilibrated matrix, minimum-norm below the
-    package's eigenvalue cutoff."""
-    M = G + alpha * np.diag(factor)
-    d = np.sqrt(np.clip(np.diag(M), 0.0, None))
-    d = np.where(d > 0, d, 1.0)
-    lam, Q = np.linalg.eigh(M / np.outer(d, d))
-    keep = lam > spectral_cutoff(lam, dtype)
-    return (Q[:, keep] / lam[keep]) @ Q[:, keep].T / np.outer(d, d)
-
-
 def _factor_dofs(G, alpha, factor, S, fit_intercept, dtype):
     """``(dof, residual dof, F)`` per alpha with penalty factors, from the hat
     matrix traces ``tr(H) = tr(F G)`` and ``tr(H^2) = tr((F G)^2)``."""
     dof, nu, inverses = np.empty(len(alpha)), np.empty(len(alpha)), {}
     for a in np.unique(alpha):
-        F = inverses[a] = _factor_inverse(G, float(a), factor, dtype)
+        F = inverses[a] = psd_pinv(G + float(a) * np.diag(factor), dtype)[0]
         FG = F @ G
         tr1, tr2 = np.trace(FG), np.sum(FG * FG.T)
         dof[alpha == a] = tr1

@@ -192,6 +192,16 @@ class GramCholesky:
         return W / self.d[:, None]
 
 
+def psd_pinv(M, dtype):
+    """Pseudo-inverse of a symmetric PSD matrix ``M`` (and its numerical rank):
+    the eigendecomposition of the equilibrated matrix (exact power-of-two
+    scales), eigenvalues at or below :func:`spectral_cutoff` treated as zero."""
+    d = column_scales(np.sqrt(np.clip(np.diag(M), 0.0, None)))
+    lam, Q = la.eigh(M / d[:, None] / d[None, :])
+    keep = lam > spectral_cutoff(lam, dtype)
+    return (Q[:, keep] / lam[keep]) @ Q[:, keep].T / d[:, None] / d[None, :], int(keep.sum())
+
+
 def _min_norm(W, N):
     """Remove from each column of ``W`` its component in the span of ``N``
     (the null space in the user's units): the minimum-norm solution."""

@@ -41,7 +41,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._array_api import is_numpy, namespace, to_device, to_numpy
-from ._linalg import singular_cutoff, spectral_cutoff
+from ._objective import _weighted_mean
+from ._linalg import psd_pinv, singular_cutoff
 from ._stats import RidgeStats
 
 
@@ -78,12 +79,10 @@ def _real_factor(value):
 def has_zero_factor(penalty_factor):
     """Whether ``penalty_factor`` (as given, before validation) leaves some feature
     unpenalized; known without the data."""
-    if penalty_factor is None:
-        return False
-    values = penalty_factor.values() if isinstance(penalty_factor, dict) else penalty_factor
+    if isinstance(penalty_factor, dict):
+        penalty_factor = list(penalty_factor.values())
     try:
-        return bool(np.any(np.asarray(to_numpy(list(values) if isinstance(
-            penalty_factor, dict) else values), dtype=np.float64) == 0))
+        return penalty_factor is not None and bool(np.any(to_numpy(penalty_factor) == 0))
     except (TypeError, ValueError):
         return False
 
@@ -293,12 +292,8 @@ def reduce_data(factor, X, Y, sample_weight, fit_intercept):
         XP = namespace(XP)[0].zeros((X.shape[0], 1), dtype=X.dtype, device=namespace(X)[1])
     x_mean = y_mean = None
     if fit_intercept:
-        sw = sample_weight
-        total = X.shape[0] if sw is None else xp.sum(sw)
-        mean = (lambda A: xp.sum(A, axis=0) / total) if sw is None else (
-            lambda A: (sw @ A) / total
-        )
-        mZ, mP, mY = mean(Z), mean(XP), mean(Y)
+        total = float(X.shape[0] if sample_weight is None else xp.sum(sample_weight))
+        mZ, mP, mY = (_weighted_mean(A, sample_weight, total, xp) for A in (Z, XP, Y))
         Z, XP, Y = Z - mZ, XP - mP, Y - mY
         x_mean = np.zeros(factor.size)
         x_mean[red.free] = to_numpy(mZ)
@@ -328,12 +323,8 @@ def reduce_stats(factor, stats):
     P, U, s = red.penalized, red.free, red.scale
     xx, xy, yy = stats.xx.astype(np.float64), stats.xy.astype(np.float64), stats.yy
     if red.has_free:
-        G_uu, G_up = xx[np.ix_(U, U)], xx[np.ix_(U, P)]
-        d = np.sqrt(np.clip(np.diag(G_uu), 0, None))
-        d = np.where(d > 0, d, 1.0)
-        lam, Q = np.linalg.eigh(G_uu / np.outer(d, d))
-        keep = lam > spectral_cutoff(lam, stats.dtype)
-        pinv = (Q[:, keep] / lam[keep]) @ Q[:, keep].T / np.outer(d, d)
+        G_up = xx[np.ix_(U, P)]
+        pinv, rank = psd_pinv(xx[np.ix_(U, U)], stats.dtype)
         gamma, beta = pinv @ G_up, pinv @ xy[U]
         xy_u = xy[U]
         xx = xx[np.ix_(P, P)] - G_up.T @ gamma
@@ -346,7 +337,7 @@ def reduce_stats(factor, stats):
             factor, gamma, beta,
             np.asarray(stats.x_mean, dtype=np.float64) if stats.fit_intercept else None,
             np.asarray(stats.y_mean, dtype=np.float64) if stats.fit_intercept else None,
-            int(keep.sum()),
+            rank,
         )
         x_mean, y_mean = np.zeros(max(P.size, 1)), np.zeros(stats.n_targets)
     else:

@@ -760,7 +760,7 @@ class GDRidgeRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
             self._check_stream(stream, name, Y.shape[1], penalty)
         alpha = check_alpha(self.alpha, Y.shape[1], X.dtype)
         state, result = self._stream_update(
-            update, None if first else stream.state, X, Y, sw, alpha, penalty, name
+            solver, update, None if first else stream.state, X, Y, sw, alpha, penalty, name
         )
         check_solve_result(result, X.shape[1], Y.shape[1], name)
         passes = 0 if first else self.n_iter_
@@ -771,9 +771,13 @@ class GDRidgeRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         self._stream = _Stream(name, state, Y.shape[1], self.fit_intercept, penalty)
         return self
 
-    def _stream_update(self, update, state, X, Y, sw, alpha, penalty, name):
-        """One streaming update; with penalty factors, the closed form re-solves its
-        (unreduced) statistics with them, SGD steps on the rescaled columns."""
+    def _stream_update(self, solver, update, state, X, Y, sw, alpha, penalty, name):
+        """One streaming update; with penalty factors, the closed form merges the
+        batch into its (unreduced) statistics and solves them reduced, SGD steps
+        on the rescaled columns."""
+        if penalty is not None and isinstance(solver, ClosedForm):
+            state = solver.merge_batch(state, X, Y, sw, self.fit_intercept)
+            return state, solve_penalized_stats(state, alpha, penalty, positive=self.positive)
         reduction = None
         if penalty is not None and name != "closed_form":
             reduction = PenaltyReduction(penalty)
@@ -790,8 +794,6 @@ class GDRidgeRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         )
         if reduction is not None:
             result = reduction.result(result)
-        elif penalty is not None:
-            result = solve_penalized_stats(state, alpha, penalty, positive=self.positive)
         return state, result
 
     @classmethod

@@ -314,9 +314,16 @@ class ClosedForm(Solver):
         state : RidgeStats
         result : SolveResult
         """
-        batch = RidgeStats._from_checked(X, Y, sample_weight, fit_intercept)
-        stats = batch if state is None else state.merge(batch)
+        stats = self.merge_batch(state, X, Y, sample_weight, fit_intercept)
         return stats, solve_stats(stats, alpha, positive)
+
+    @staticmethod
+    def merge_batch(state, X, Y, sample_weight, fit_intercept):
+        """``state`` (a :class:`~l2gd.RidgeStats`, or None for the first batch)
+        with this batch's statistics merged in; the half of :meth:`partial_solve`
+        that does not solve."""
+        batch = RidgeStats._from_checked(X, Y, sample_weight, fit_intercept)
+        return batch if state is None else state.merge(batch)
 
     def solve(
         self, problem, *, init=None, tol=None, max_iter=None, random_state=None, verbose=0,
