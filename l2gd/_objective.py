@@ -161,6 +161,15 @@ class RidgeProblem:
             self.y_offset = xp.zeros(Y.shape[1], dtype=X.dtype, device=device)
         # The centered targets are small (n x k) next to X; keep them.
         self.Yc = Y - self.y_offset
+        self._stats = None
+
+    def adopt_stats(self, stats):
+        """Keep ``stats``, the :class:`~l2gd.RidgeStats` of these very rows
+        computed before the problem (the fit's one pass over X), as the
+        problem's statistics and X's means."""
+        self._stats = stats
+        if self.fit_intercept:
+            self.X_offset = stats.x_mean
 
     @property
     def X_offset(self):
@@ -301,6 +310,7 @@ class RidgeProblem:
         c = to_device(np.asarray(to_numpy(factor)), self.xp, self.device, self.dtype)
         new = copy.copy(self)
         new.Y, new.Yc, new.y_offset = self.Y * c, self.Yc * c, self.y_offset * c
+        new._stats = None  # they hold the old targets' moments
         return new
 
     def batch(self, rows):

@@ -8,7 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils.extmath import safe_sparse_dot
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import assert_all_finite, check_is_fitted
 
 from . import _callbacks, _dask
 from ._compat import (
@@ -29,7 +29,7 @@ from ._penalty import (
     reduce_data,
     reduce_stats,
 )
-from ._scaling import Rescaling, data_scale
+from ._scaling import Rescaling, data_scale, moments_need_no_scale
 from ._sources import DaskSource, warm_model
 from ._stats import RidgeStats
 from ._validation import (
@@ -137,6 +137,20 @@ def _ridge_shapes(result, y_ndim, fit_intercept):
     if not fit_intercept:
         return coef, 0.0
     return coef, result.intercept[0] if y_ndim == 1 else result.intercept
+
+
+def _forms_gram_first(solver, X, sample_weight):
+    """Whether ``solver`` on X starts by forming X's Gram matrix from the rows
+    (the closed form's primal route on dense NumPy data, which is what
+    :meth:`ClosedForm.solve` takes when ``n_features <= n_samples``), and the
+    rows are unweighted (see :meth:`GDRidgeRegressor._problem`)."""
+    return (
+        isinstance(solver, ClosedForm)
+        and solver.method != "svd"
+        and isinstance(X, np.ndarray)
+        and sample_weight is None
+        and X.shape[1] <= X.shape[0]
+    )
 
 
 def linear_predict(estimator, X):
@@ -407,9 +421,11 @@ class GDRidgeRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         so a solver without the capability never sees it)."""
         return {"positive": True} if self.positive else {}
 
-    def _validate_fit_data(self, X, y, sample_weight, reset=True):
+    def _validate_fit_data(self, X, y, sample_weight, reset=True, check_finite=True):
         """Validated ``X, Y (2-D), sample_weight, y.ndim``; y and the weights
-        follow X's namespace and device (scikit-learn's convention)."""
+        follow X's namespace and device (scikit-learn's convention).
+        ``check_finite=False`` leaves X's NaN/infinity check to the caller
+        (:meth:`_problem`); y is always checked."""
         check_real_input(X, "X")
         check_real_input(y, "y")
         check_real_input(sample_weight, "sample_weight")
@@ -422,6 +438,7 @@ class GDRidgeRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
             dtype=float_dtypes(X),
             multi_output=True,
             y_numeric=True,
+            ensure_all_finite=check_finite,
         )
         if X.shape[0] == 0:
             raise ValueError("X has 0 samples; at least one is required.")
@@ -493,22 +510,17 @@ class GDRidgeRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
     def _fit(self, X, y, sample_weight):
         if _dask.is_dask_collection(X):
             return self._fit_dask(X, y, sample_weight)
-        X, Y, sw, y_ndim = self._validate_fit_data(X, y, sample_weight)
+        X, Y, sw, y_ndim = self._validate_fit_data(X, y, sample_weight, check_finite=False)
         alpha = check_alpha(self.alpha, Y.shape[1], X.dtype)
         # Penalty factors: ordinary ridge on reduced columns (l2gd._penalty).
         fit_intercept, reduction = self.fit_intercept, None
         penalty = self._penalty_factor(X.shape[1])
         if penalty is not None:
+            self._check_finite(X)
             X, Y, fit_intercept, reduction = reduce_data(penalty, X, Y, sw, fit_intercept)
         solver, name = self._solver_instance(X)
         self._check_capabilities(solver, name, X)
-        # Data near the ends of the float range is solved exactly in rescaled
-        # units (powers of two) and the result mapped back.
-        scaling = Rescaling.of(X, Y)
-        Xs, Ys = scaling.data(X, Y)
-        problem = RidgeProblem(
-            Xs, Ys, scaling.alpha(alpha), sample_weight=sw, fit_intercept=fit_intercept
-        )
+        problem, scaling = self._problem(solver, X, Y, alpha, sw, fit_intercept)
         result = scaling.result(
             self._run_solver(solver, name, problem, scaling, reduction, y_ndim=y_ndim)
         )
@@ -521,6 +533,37 @@ class GDRidgeRegressor(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         state = result.info.get("state", result.info.get("stats"))
         self._stream = _Stream(name, state, problem.n_targets, self.fit_intercept)
         return self
+
+    def _check_finite(self, X):
+        """scikit-learn's NaN/infinity check of X (and its message)."""
+        assert_all_finite(X, input_name="X", estimator_name=type(self).__name__)
+
+    def _problem(self, solver, X, Y, alpha, sw, fit_intercept):
+        """The fit's :class:`RidgeProblem` and :class:`Rescaling` (data near the
+        ends of the float range is solved exactly in rescaled units, powers of
+        two, and the result mapped back); X's NaN/infinity check happens here.
+
+        When the closed form is going to form the Gram matrix of dense NumPy X
+        (unweighted rows, ``n_samples >= n_features``), that pass comes first
+        and is the only read of X: a finite Gram diagonal proves X finite and
+        the raw second moments bound ``max |X|``
+        (:func:`~l2gd._scaling.moments_need_no_scale`); the problem adopts the
+        statistics. When they prove nothing (NaN or infinity, squares that
+        overflow or underflow), X is checked and measured as for any solver.
+        """
+        if _forms_gram_first(solver, X, sw) and data_scale(Y, X.dtype) == 1.0:
+            stats = RidgeStats._from_unchecked(X, Y, None, fit_intercept, type(self).__name__)
+            if moments_need_no_scale(stats):
+                problem = RidgeProblem(X, Y, alpha, fit_intercept=fit_intercept)
+                problem.adopt_stats(stats)
+                return problem, Rescaling()
+        self._check_finite(X)
+        scaling = Rescaling.of(X, Y)
+        Xs, Ys = scaling.data(X, Y)
+        problem = RidgeProblem(
+            Xs, Ys, scaling.alpha(alpha), sample_weight=sw, fit_intercept=fit_intercept
+        )
+        return problem, scaling
 
     def _penalty_factor(self, n_features):
         """The validated penalty factors (None for ordinary ridge)."""

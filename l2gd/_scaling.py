@@ -87,6 +87,39 @@ def data_scale(A, dtype=None):
     return float(np.ldexp(1.0, exponent))
 
 
+def moments_need_no_scale(stats):
+    """Whether the statistics of unweighted rows prove that :func:`data_scale`
+    of their X is 1.0, so that X need not be read again to measure it.
+
+    Per column, the raw second moment ``R_j = xx_jj + n m_j**2`` bounds
+    ``max_i x_ij**2`` from below by ``R_j / n`` and from above by ``R_j``, so
+    ``max |X|`` lies in ``[sqrt(max R / n), sqrt(max R)]``; when that interval,
+    widened by a factor of 2 for rounding, is inside the safe range, the answer
+    is proved. False decides nothing (then measure X): non-finite moments (NaN
+    or infinity in X, or finite X whose squares overflow), moments that
+    underflow to zero, or an interval reaching out of the safe range.
+
+    Parameters
+    ----------
+    stats : RidgeStats
+        Statistics of rows without weights (with weights, rows of weight 0 are
+        not bounded by them).
+
+    Returns
+    -------
+    proved : bool
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = np.asarray(stats.x_mean, dtype=np.float64)
+        raw = np.diagonal(stats.xx).astype(np.float64) + stats.n_samples * mean * mean
+        top = float(np.max(raw, initial=0.0))
+    if not (np.isfinite(top) and top > 0.0):
+        return False
+    safe = _safe_exponent(None, stats.dtype)
+    bounds = (np.sqrt(top / stats.n_samples) / 2.0, np.sqrt(top) * 2.0)
+    return all(abs(int(np.frexp(b)[1])) <= safe for b in bounds)
+
+
 @dataclass(frozen=True)
 class Rescaling:
     """The rescaling of one fit: ``X = x_scale * X'``, ``y = y_scale * y'``.

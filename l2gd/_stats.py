@@ -3,6 +3,7 @@
 import numpy as np
 import scipy.sparse as sp
 from scipy.linalg.blas import get_blas_funcs
+from sklearn.utils.validation import assert_all_finite
 
 # Rows per block are chosen so one centered block takes about this many bytes.
 _BLOCK_BYTES = 8 * 2**20
@@ -281,15 +282,32 @@ class RidgeStats:
         """
         from ._validation import check_batch
 
-        X, Y, sw = check_batch(X, y, sample_weight)
-        return cls._from_checked(X, Y, sw, fit_intercept)
+        X, Y, sw = check_batch(X, y, sample_weight, check_finite=False)
+        return cls._from_unchecked(X, Y, sw, fit_intercept)
+
+    @classmethod
+    def _from_unchecked(cls, X, Y, sample_weight, fit_intercept, estimator_name=None):
+        """:meth:`_from_checked` of rows whose X has not been checked for NaN or
+        infinity: the Gram kernel's pass is the check, so dense X is read once.
+        NaN or infinity in a column makes its diagonal entry of ``xx``
+        non-finite, so a finite diagonal proves X finite; otherwise
+        scikit-learn's check raises its error (or finds X finite: its squares
+        overflowed, and the statistics are returned as they came out)."""
+        with np.errstate(all="ignore"):
+            stats = cls._from_checked(X, Y, sample_weight, fit_intercept)
+        if not np.all(np.isfinite(np.diagonal(stats.xx))):
+            assert_all_finite(X, input_name="X", estimator_name=estimator_name)
+        return stats
 
     @classmethod
     def _from_problem(cls, problem):
         """Statistics of a :class:`~l2gd.RidgeProblem` (NumPy or SciPy data),
         centered at the problem's own offsets; when the problem has not yet
         computed X's means, they come from this pass and the problem keeps
-        them (one read of X)."""
+        them (one read of X). Statistics the problem adopted
+        (:meth:`~l2gd.RidgeProblem.adopt_stats`) are returned as they are."""
+        if getattr(problem, "_stats", None) is not None:
+            return problem._stats
         if problem.fit_intercept and getattr(problem, "_X_offset", 0) is None:
             stats = cls._from_checked(problem.X, problem.Y, problem.sample_weight, True)
             problem.X_offset = stats.x_mean

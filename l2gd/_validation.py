@@ -38,9 +38,16 @@ def check_sample_weight(sample_weight, X):
     return sw
 
 
-def check_batch(X, y, sample_weight=None):
-    """Validate one batch of rows outside an estimator (no feature-name tracking)."""
-    X = check_array(X, accept_sparse=ACCEPT_SPARSE, dtype=FLOAT_DTYPES)
+def check_batch(X, y, sample_weight=None, check_finite=True):
+    """Validate one batch of rows outside an estimator (no feature-name tracking).
+
+    ``check_finite=False``: dense X is not checked for NaN or infinity (the
+    caller's pass over X does it, see ``RidgeStats._from_unchecked``); sparse
+    X always is (its check reads only the stored values)."""
+    X = check_array(
+        X, accept_sparse=ACCEPT_SPARSE, dtype=FLOAT_DTYPES,
+        ensure_all_finite=check_finite or sp.issparse(X),
+    )
     Y = check_array(y, ensure_2d=False, dtype=X.dtype)
     if Y.ndim > 2:
         raise ValueError(f"y must be 1-D or 2-D, got an array of shape {Y.shape}.")
