@@ -44,7 +44,7 @@ SPARSE_CLOSED_FORM_MAX_FEATURES = 5000
 @dataclass
 class Contender:
     name: str
-    family: str  # "l2gd", "sklearn" or "baseline"
+    family: str  # "l2gd", "sklearn", "peer" (glum, himalaya) or "baseline"
     make: Callable
     iterative: bool = False
     applicable: Callable = lambda problem: None
@@ -153,6 +153,78 @@ class BareBlockedGramCholesky(BareGramCholesky):
         return self
 
 
+def _installed(module):
+    """Version of an optional peer package, or None when it does not import."""
+    try:
+        return __import__(module).__version__
+    except ImportError:
+        return None
+
+
+GLUM_VERSION = _installed("glum")
+HIMALAYA_VERSION = _installed("himalaya")
+
+
+def _glum(problem, tol=None, max_iter=None):
+    # glum minimizes (1 / 2S) sum_i s_i (y_i - x_i.w - b)^2 + alpha_g / 2 ||w||^2
+    # at l1_ratio=0 (Gaussian deviance): Ridge's objective / (2S), so
+    # alpha_g = Ridge.alpha / S (S = n without weights). Checked to 1e-14.
+    from glum import GeneralizedLinearRegressor
+
+    kw = {"gradient_tol": tol} if tol is not None else {}
+    if max_iter is not None:
+        kw["max_iter"] = int(max_iter)
+    return GeneralizedLinearRegressor(
+        alpha=problem.alpha / problem.shape[0], l1_ratio=0.0, family="normal",
+        scale_predictors=False, **kw,
+    )
+
+
+class _HimalayaRidge:
+    """himalaya's ``Ridge`` (same objective and alpha as scikit-learn's) with
+    ``coef_`` in scikit-learn's (n_targets, n_features) layout."""
+
+    def __init__(self, alpha):
+        self.alpha = alpha
+
+    def fit(self, X, y):
+        from himalaya.ridge import Ridge as HimalayaRidge
+
+        model = HimalayaRidge(alpha=self.alpha, fit_intercept=True).fit(X, y)
+        coef = np.asarray(model.coef_)
+        self.coef_ = coef.T if coef.ndim == 2 else coef
+        self.intercept_ = np.asarray(model.intercept_)
+        self.n_iter_ = 1
+        return self
+
+
+def _glum_applicable(problem):
+    if problem.n_targets > 1:
+        return "glum fits one target per model"
+    return None
+
+
+def _himalaya_applicable(problem):
+    if problem.sparse:
+        return "himalaya's Ridge (solver='svd') needs dense X"
+    return None
+
+
+def _peers():
+    """The strongest peers that install here (the benchmark extra)."""
+    out = []
+    if GLUM_VERSION:
+        out.append(Contender(f"glum {GLUM_VERSION}", "peer", _glum, iterative=True,
+                             applicable=_glum_applicable))
+    if HIMALAYA_VERSION:
+        out.append(Contender(
+            f"himalaya {HIMALAYA_VERSION} Ridge", "peer",
+            lambda problem, tol=None, max_iter=None: _HimalayaRidge(problem.alpha),
+            applicable=_himalaya_applicable,
+        ))
+    return out
+
+
 def _dense_tall_only(problem):
     if problem.sparse or problem.shape[0] < problem.shape[1]:
         return "baseline defined for dense tall X only"
@@ -216,6 +288,7 @@ def contenders():
             stochastic=True,
         )
     )
+    out.extend(_peers())
     out.append(
         Contender(
             "bare syrk+cholesky",
@@ -248,4 +321,7 @@ def notes():
         )
     elif not hasattr(l2gd, "GDRidgeCV"):
         out.append("GDRidgeCV imported from l2gd._cv (not yet exported from l2gd).")
+    for name, version in (("glum", GLUM_VERSION), ("himalaya", HIMALAYA_VERSION)):
+        if version is None:
+            out.append(f"{name} is not installed (pip install '.[bench]'): not a contender.")
     return out

@@ -30,6 +30,23 @@ def _target(name, value, goal, met, detail):
     return {"target": name, "value": value, "goal": goal, "met": met, "detail": detail}
 
 
+def _peer_margins(results, problem, ours, threads):
+    """How much faster ``ours`` is than the same algorithm in scikit-learn
+    (Ridge cholesky) and than the peers (glum, himalaya) on ``problem``: rows
+    without a goal of their own (the issue asks for the margins)."""
+    mine = _median(results, problem, ours, threads)
+    fits = results["problems"].get(problem, {}).get("fits", {})
+    rows = []
+    for name in ["Ridge cholesky"] + [n for n, f in fits.items() if f.get("family") == "peer"]:
+        theirs = _median(results, problem, name, threads)
+        if mine and theirs:
+            rows.append(_target(
+                f"{ours} vs {name}, {problem}, {threads} thread(s)", theirs / mine,
+                "margin (> 1: ours faster)", theirs > mine, f"{mine:.3g}s vs {theirs:.3g}s",
+            ))
+    return rows
+
+
 def targets(results):
     """Evaluate the issue's targets from the measurements (ratios, same run)."""
     out = []
@@ -61,6 +78,7 @@ def targets(results):
                         f"{cf:.3g}s vs {bb:.3g}s (one-call syrk floor {_fmt(b1)}s: {_fmt(cf / b1 if b1 else None, '.2f')}x)",
                     )
                 )
+            out.extend(_peer_margins(results, "dense_tall", "l2gd closed_form", t))
         mem = probs["dense_tall"]["memory"].get("l2gd closed_form", {})
         if "tracemalloc_ratio_X" in mem:
             r = mem["tracemalloc_ratio_X"]
@@ -116,6 +134,8 @@ def targets(results):
                             f"{pi[acc]['per_iter'] * 1e3:.3g} ms vs floor {pi['floor_matvec_rmatvec'] * 1e3:.3g} ms",
                         )
                     )
+    if "multitarget" in probs:
+        out.extend(_peer_margins(results, "multitarget", "l2gd closed_form", threads[0]))
     mt = probs.get("multitarget", {}).get("multitarget", {})
     for name in ("l2gd closed_form", "l2gd gd cg"):
         row = mt.get(name, {})
