@@ -83,6 +83,20 @@ def _weighted_mean(A, sample_weight, sw_sum, xp=np):
     return total / sw_sum
 
 
+def moments_objective(W, HW, xy, yy, alpha):
+    """The ridge objective per target from the moments: ``yy - 2 w^T xy +
+    w^T H w + alpha ||w||^2``, with ``HW = H @ W`` given (the caller has it,
+    or forms it with one BLAS product: a three-operand ``einsum`` over
+    ``W, H, W`` loops without BLAS, 11 s instead of 0.3 s at 500 features and
+    20,000 targets).
+
+    ``W`` and ``HW`` may carry leading axes (a path: ``(n_alphas, p, k)``).
+    """
+    cross = np.einsum("...pk,pk->...k", W, xy)
+    quad = np.einsum("...pk,...pk->...k", W, HW)
+    return yy - 2.0 * cross + quad + alpha * np.einsum("...pk,...pk->...k", W, W)
+
+
 def top_eigenvalue(matvec, n, upper, tol=1e-3):
     """Largest eigenvalue of a symmetric PSD operator ``v -> matvec(v)`` of size ``n``.
 
@@ -504,12 +518,7 @@ class GramProblem:
     def value_and_gradient(self, W):
         """The objective per target and its gradient at ``W`` (one product with ``H``)."""
         HW = self.gram_matvec(W)
-        value = (
-            self.yy
-            - 2.0 * np.einsum("pk,pk->k", W, self.xy)
-            + np.einsum("pk,pk->k", W, HW)
-            + self.alpha * np.einsum("pk,pk->k", W, W)
-        )
+        value = moments_objective(W, HW, self.xy, self.yy, self.alpha)
         return value, 2.0 * (HW + self.alpha * W - self.xy)
 
     def value(self, W):

@@ -453,11 +453,13 @@ class RidgeStats:
         n_targets) and ``b`` (n_targets,) or (n_alphas, n_targets): a whole path
         at once. Equal to ``yy - 2 W^T xy + W^T xx W + S (y_mean - x_mean W - b)^2``.
         """
+        from ._objective import moments_objective
+
         W = np.asarray(W)
-        quad = np.einsum("...ik,ij,...jk->...k", W, self.xx, W)
-        cross = np.einsum("...ik,ik->...k", W, self.xy)
         gap = self.y_mean - np.einsum("i,...ik->...k", self.x_mean, W) - b
-        return self.yy - 2.0 * cross + quad + self.sw_sum * gap**2
+        return moments_objective(W, np.matmul(self.xx, W), self.xy, self.yy, 0.0) + (
+            self.sw_sum * gap**2
+        )
 
     def objective(self, W, alpha):
         """Ridge objective per target at coefficients ``W`` and the optimal intercept."""
