@@ -173,9 +173,17 @@ class RidgeProblem:
         else:
             self.X_offset = xp.zeros(X.shape[1], dtype=X.dtype, device=device)
             self.y_offset = xp.zeros(Y.shape[1], dtype=X.dtype, device=device)
-        # The centered targets are small (n x k) next to X; keep them.
-        self.Yc = Y - self.y_offset
+        self._Yc = None
         self._stats = None
+
+    @property
+    def Yc(self):
+        """The centered targets ``Y - y_offset``, formed when first used and
+        kept (small next to X with few targets; a closed-form fit from the
+        statistics never forms them, which matters with many targets)."""
+        if self._Yc is None:
+            self._Yc = self.Y - self.y_offset
+        return self._Yc
 
     def adopt_stats(self, stats):
         """Keep ``stats``, the :class:`~l2gd.RidgeStats` of these very rows
@@ -323,7 +331,8 @@ class RidgeProblem:
         """
         c = to_device(np.asarray(to_numpy(factor)), self.xp, self.device, self.dtype)
         new = copy.copy(self)
-        new.Y, new.Yc, new.y_offset = self.Y * c, self.Yc * c, self.y_offset * c
+        new.Y, new.y_offset = self.Y * c, self.y_offset * c
+        new._Yc = None if self._Yc is None else self._Yc * c
         new._stats = None  # they hold the old targets' moments
         return new
 

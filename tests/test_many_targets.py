@@ -236,3 +236,22 @@ def _fit_quiet(X, Y, alphas, cv, size):
         warnings.simplefilter("ignore")
         GDRidgeCV(alphas=alphas, cv=cv, alpha_per_target=True, refit=False,
                   target_batch_size=size).fit(X, Y)
+
+
+def test_closed_form_fit_of_many_targets_keeps_one_target_sized_buffer():
+    """A closed-form fit from the statistics never forms the centered targets
+    (``RidgeProblem.Yc`` is formed on first use): its peak extra memory is the
+    moments pass's block buffer (here all rows: about Y's size), not that plus
+    a centered copy of Y (2x Y before)."""
+    from l2gd import GDRidgeRegressor
+
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((2000, 50))
+    Y = X @ rng.standard_normal((50, 2000)) + rng.standard_normal((2000, 2000))
+    est = GDRidgeRegressor(solver="closed_form", alpha=1.0)
+    est.fit(X[:100], Y[:100])  # warm caches
+    peak = _peak(lambda: est.fit(X, Y))
+    assert peak < 1.5 * Y.nbytes
+    coef, intercept = exact_ridge(X, Y[:, :3], 1.0)
+    np.testing.assert_allclose(est.coef_[:3], coef, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(est.intercept_[:3], intercept, rtol=1e-9, atol=1e-12)
