@@ -50,6 +50,10 @@ def _peer_margins(results, problem, ours, threads):
 def targets(results):
     """Evaluate the issue's targets from the measurements (ratios, same run)."""
     out = []
+    if "issue15" in results:
+        import _floor_targets
+
+        out.extend(_floor_targets.targets(results["issue15"], _target))
     threads = results["threads"]
     probs = results["problems"]
     if "dense_tall" in probs:

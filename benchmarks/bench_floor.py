@@ -76,20 +76,26 @@ def tall(n, p, dtype, seed=0):
     return X.astype(dtype), y.astype(dtype)
 
 
+def floor_times(n, p, dtype, repeats):
+    """Median seconds of the syrk floor, ``fit``, ``from_batch`` and
+    ``Ridge(solver="cholesky")`` on :func:`tall` data, interleaved."""
+    X, y = tall(n, p, dtype)
+
+    def fit():
+        GDRidgeRegressor(solver="closed_form", alpha=1.0).fit(X, y)
+
+    def ridge():
+        Ridge(solver="cholesky", alpha=1.0).fit(X, y)
+
+    jobs = {"floor": lambda: syrk_floor(X), "fit": fit,
+            "from_batch": lambda: RidgeStats.from_batch(X, y), "ridge": ridge}
+    return interleaved(jobs, repeats)
+
+
 def floor_section(sizes, repeats):
     rows = []
     for n, p, dtype in sizes:
-        X, y = tall(n, p, dtype)
-
-        def fit():
-            GDRidgeRegressor(solver="closed_form", alpha=1.0).fit(X, y)
-
-        def ridge():
-            Ridge(solver="cholesky", alpha=1.0).fit(X, y)
-
-        jobs = {"floor": lambda: syrk_floor(X), "fit": fit,
-                "from_batch": lambda: RidgeStats.from_batch(X, y), "ridge": ridge}
-        t = interleaved(jobs, repeats)
+        t = floor_times(n, p, dtype, repeats)
         rows.append((f"{n:,} x {p} {np.dtype(dtype).name}", t))
         print(f"| {n:,} x {p} {np.dtype(dtype).name} | {t['floor']:.4f} | {t['from_batch']:.4f} "
               f"({t['from_batch'] / t['floor']:.2f}x) | {t['fit']:.4f} "

@@ -93,8 +93,10 @@ def child(name, n, p, k, n_alphas, threads):
     }))
 
 
-def run(args):
-    n, p, k = (1000, 200, 4000) if args.small else (2000, 500, 20000)
+def run(args, shape=None):
+    """``(shape, results)``: every contender once per repeat, each in a subprocess;
+    ``shape`` ``(n, p, k)`` overrides the sizes ``args.small`` picks."""
+    n, p, k = shape or ((1000, 200, 4000) if args.small else (2000, 500, 20000))
     names = args.contenders.split(";") if args.contenders else [
         "l2gd LOO", "l2gd LOO refit=False", "l2gd LOO unbatched refit=False", "sklearn LOO",
         "l2gd 5-fold", "l2gd 5-fold refit=False",

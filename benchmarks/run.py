@@ -587,7 +587,8 @@ def main(argv=None):
         "--problems", nargs="*", default=None, help=f"subset of {P.PROBLEM_NAMES} (default all)"
     )
     parser.add_argument(
-        "--sections", nargs="*", default=["cv", "scaling"], help="extra sections: cv, scaling"
+        "--sections", nargs="*", default=["cv", "scaling", "issue15"],
+        help="extra sections: cv, scaling, issue15 (the floor, many targets)",
     )
     parser.add_argument(
         "--threads",
@@ -631,6 +632,13 @@ def main(argv=None):
         t0 = time.perf_counter()
         results["scaling"] = scaling_section(mode, threads[0], effort)
         log(f"[scaling] done in {time.perf_counter() - t0:.1f}s")
+    if "issue15" in args.sections:
+        import _floor_targets
+
+        t0 = time.perf_counter()
+        with limits(1):
+            results["issue15"] = _floor_targets.section(mode, log)
+        log(f"[issue15] done in {time.perf_counter() - t0:.1f}s")
     import os
 
     results["environment"]["loadavg_end"] = os.getloadavg()
