@@ -32,7 +32,7 @@ from .._linalg import (
     spectral_cutoff,
     warn_if_singular,
 )
-from .._objective import RidgeProblem
+from .._objective import RidgeProblem, moments_objective
 from .._stats import _BLOCK_BYTES, RidgeStats, _block_rows
 from ._base import PathResult, Solver, SolveResult
 from ._positive import nnls_gram, warn_not_converged
@@ -387,10 +387,7 @@ class ClosedForm(Solver):
             W = _refine_positive(problem, xx, alpha, W)
         W = W.astype(xx.dtype, copy=False)
         _check_finite(W, "the solution")
-        quad = np.einsum("ik,ij,jk->k", W, xx, W)
-        value = float(np.sum(
-            yy - 2.0 * np.einsum("ik,ik->k", W, xy) + quad + alpha * (W * W).sum(0)
-        ))
+        value = float(np.sum(moments_objective(W, xx @ W, xy, yy, alpha)))
         if verbose:
             print(f"[ClosedForm] method bpp ({result.n_iter} pivoting iterations)  "
                   f"objective {value:.8e}")
@@ -471,8 +468,7 @@ class ClosedForm(Solver):
         W = fact.solve(xy)
         if fact.rcond >= REFINE_BELOW or _well_conditioned_2norm(problem, fact):
             # The objective from the Gram matrix: no further pass over X.
-            quad = np.einsum("ik,ij,jk->k", W, xx, W)
-            value = yy - 2.0 * np.einsum("ik,ik->k", W, xy) + quad + alpha * (W * W).sum(0)
+            value = moments_objective(W, xx @ W, xy, yy, alpha)
             return device(W), "cholesky", float(value.sum())
         return device(_refine(problem, fact, W)), "cholesky+refinement", None
 
