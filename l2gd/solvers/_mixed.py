@@ -44,6 +44,10 @@ MIXED_MIN_FEATURES = 256
 #: The 2-norm condition estimate the guard relies on is made on tall data only
 #: (as the float64 route's, ``_well_conditioned_2norm``).
 _MIN_ROWS_PER_FEATURE = 4
+#: Fall back when a column's second moment about the shift exceeds its centered
+#: one by this factor (float32 loses its log2 in bits: the first rows were not
+#: typical, as in sorted data).
+_MAX_SHIFT_LOSS = 2.0**8
 #: Refinement steps at most (each one read of X in float64).
 _MAX_STEPS = 6
 #: A refinement that stalls is accepted when its last correction was at most
@@ -159,6 +163,9 @@ def _factor(problem, C, k):
     F = _symmetric(C).astype(np.float64)
     d = F[p + k, :p] / S if problem.fit_intercept else np.zeros(p)
     G = F[:p, :p] - S * np.outer(d, d)
+    raw, centered = np.diag(F)[:p], np.diag(G)
+    if np.any((raw > 0) & ~(raw <= _MAX_SHIFT_LOSS * centered)):
+        return None  # the first rows' means were far from the means (sorted data)
     fact = GramCholesky(G, problem.alpha, dtype=np.float32)
     if not gram_is_reliable(fact.rcond, np.float32):
         return None
@@ -205,11 +212,14 @@ def mixed_primal(problem):
 
 def _refine(problem, fact, W, shift):
     """Refinement from ``W`` (None: from zero) until the next correction,
-    predicted from the observed contraction, is below ``4 eps ||W||``. A
+    predicted from the contraction, is below ``4 eps ||W||``: the observed
+    one, but at least ``eps32 / rcond`` (each float32 solve's own rounding,
+    which the first steps from a poor start do not show). A
     correction that does not shrink ends it: the previous iterate is kept
     when its correction was at rounding level (``_STALL_EPS`` eps), else
     None (fall back), as it is when the steps run out."""
     tiny = eps(np.float64)
+    floor = eps(np.float32) / max(fact.rcond, eps(np.float32))
     p, k = problem.n_features, problem.n_targets
     last = np.inf if W is None else float(np.linalg.norm(W))
     W = np.zeros((p, k)) if W is None else W
@@ -227,7 +237,7 @@ def _refine(problem, fact, W, shift):
         value = rss + problem.alpha * (W * W).sum(axis=0) - np.einsum("ij,ij->j", G, dW)
         W = W + dW
         norm = float(np.linalg.norm(W))
-        if norm == 0.0 or (np.isfinite(last) and size * size / last <= 4 * tiny * norm):
+        if norm == 0.0 or size * max(size / last, floor) <= 4 * tiny * norm:
             return W, float(value.sum()), step
         previous, last = (W, float(value.sum()), norm), size
     return None
