@@ -152,7 +152,8 @@ class GramCholesky:
         if not np.all(np.isfinite(G)) or np.any((diag > 0) & (diag < tiny)):
             self.rcond = 0.0
         self.dtype = np.dtype(np.float64 if dtype is None else dtype)
-        Gs = (G / self.d[:, None] / self.d[None, :]).astype(self.dtype, copy=False)
+        d = self.d.astype(np.result_type(G.dtype, self.dtype))  # exact: powers of two
+        Gs = (G / d[:, None] / d[None, :]).astype(self.dtype, copy=False)
         self._scaled = Gs
         for a in np.unique(alpha):
             M = Gs.copy()

@@ -160,10 +160,15 @@ def _factor(problem, C, k):
     the starting coefficients (float32 ``X^T y`` when fused, else zeros) and
     the approximate mean shift ``d``; None when a guard says fall back."""
     p, S = problem.n_features, problem.sw_sum
-    F = _symmetric(C).astype(np.float64)
-    d = F[p + k, :p] / S if problem.fit_intercept else np.zeros(p)
-    G = F[:p, :p] - S * np.outer(d, d)
-    raw, centered = np.diag(F)[:p], np.diag(G)
+    # The float32 factor needs only float32 arithmetic (its error is eps32
+    # relative whatever is done here); the moments of the few extra columns
+    # are promoted.
+    F = C[p:, :].astype(np.float64)  # Z^T B, Z^T Z (lower) for Z = [Y_c, 1]
+    d = F[k, :p] / S if problem.fit_intercept else np.zeros(p)
+    G = _symmetric(C[:p, :p])
+    raw = np.diag(G).astype(np.float64)
+    G -= (S * np.outer(d, d)).astype(np.float32)
+    centered = np.diag(G)
     if np.any((raw > 0) & ~(raw <= _MAX_SHIFT_LOSS * centered)):
         return None  # the first rows' means were far from the means (sorted data)
     fact = GramCholesky(G, problem.alpha, dtype=np.float32)
@@ -171,7 +176,7 @@ def _factor(problem, C, k):
         return None
     if fact.rcond < REFINE_BELOW and fact.rcond_2norm() < REFINE_BELOW:
         return None
-    W = fact.solve(F[:p, p : p + k] - np.outer(d, F[p + k, p : p + k])) if k else None
+    W = fact.solve(F[:k, :p].T - np.outer(d, F[k, p : p + k])) if k else None
     return fact, W
 
 
