@@ -646,12 +646,17 @@ def _normal_residual(problem, W):
     rows = _block_rows(p, ext.itemsize, n)
     XtSr = np.zeros_like(We)
     total = np.zeros(W.shape[1], dtype=ext)
+    # No BLAS exists for longdouble: NumPy's einsum loops run its products
+    # 1.3-2x faster than its matmul (measured, benchmarks/RESULTS.md); float64
+    # (refining float32) keeps BLAS.
+    blas = ext.itemsize <= 8
     for start in range(0, n, rows):
         Xb = problem.X[start : start + rows].astype(ext)
-        r = problem.Y[start : start + rows].astype(ext) - Xb @ We - b
+        XW = Xb @ We if blas else np.einsum("ij,jk->ik", Xb, We)
+        r = problem.Y[start : start + rows].astype(ext) - XW - b
         if sw is not None:
             r *= sw[start : start + rows, None].astype(ext)
-        XtSr += Xb.T @ r
+        XtSr += Xb.T @ r if blas else np.einsum("ij,ik->jk", Xb, r)
         total += r.sum(axis=0)
     if problem.fit_intercept:
         XtSr -= m[:, None] * total[None, :]
