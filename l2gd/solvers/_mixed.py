@@ -57,9 +57,15 @@ _STALL_EPS = 64
 
 def use_mixed(problem, precision):
     """The one rule: whether ``ClosedForm(precision=precision)`` forms the Gram
-    matrix of ``problem`` in float32 (``"mixed"`` where it applies: float64
-    dense NumPy data, tall, no statistics to keep; ``"auto"`` also needs
-    ``MIXED_MIN_FEATURES`` features)."""
+    matrix of ``problem`` in float32.
+
+    ``"mixed"``: wherever it applies (float64 dense NumPy data with
+    ``n_samples >= 4 n_features``). ``"auto"``: also from
+    ``MIXED_MIN_FEATURES`` features on, and only for a problem that says its
+    float64 statistics are not wanted (``problem.keep_stats is False``): a
+    fit keeps them for ``partial_fit`` and ``inference()``, and this route
+    computes none. ``"double"``: never.
+    """
     if precision == "double":
         return False
     n, p = problem.n_samples, problem.n_features
