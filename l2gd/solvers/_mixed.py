@@ -38,9 +38,11 @@ from .._stats import _GRAM_BLOCK_BYTES, _block_rows, _symmetric
 PRECISIONS = ("auto", "double", "mixed")
 #: ``precision="auto"`` forms the Gram matrix in float32 from this many
 #: features on (float64 dense data with ``n_samples >= _MIN_ROWS_PER_FEATURE *
-#: n_features``). Measured in ``benchmarks/bench_floor.py --section mixed``:
-#: below it the refinement passes cost more than the halved ``syrk`` saves.
-MIXED_MIN_FEATURES = 256
+#: n_features``). Measured in ``benchmarks/bench_floor.py --section mixed``
+#: (one thread, 20,000-50,000 rows): the fit takes 0.65-0.9x the float64 fit's
+#: time at p = 500-1000, 0.9-1.3x at p = 256-300 (the two refinement passes and
+#: the factor's condition estimates cost more than the halved ``syrk`` saves).
+MIXED_MIN_FEATURES = 512
 #: The 2-norm condition estimate the guard relies on is made on tall data only
 #: (as the float64 route's, ``_well_conditioned_2norm``).
 _MIN_ROWS_PER_FEATURE = 4
