@@ -213,19 +213,32 @@ def test_default_fit_keeps_statistics_for_partial_fit():
     assert rel_err(est.coef_, coef) <= 1e-10 and rel_err(est.intercept_, b) <= 1e-10
 
 
-def test_mixed_fit_keeps_no_statistics_and_says_so():
+def test_mixed_fit_keeps_no_statistics_and_says_so(capsys):
     X, y = make_tall(n=500, p=40)
-    est = GDRidgeRegressor(alpha=1.0, solver=ClosedForm(precision="mixed")).fit(X[:400], y[:400])
-    coef, _ = exact_ridge(X[:400], y[:400], 1.0)
+    sw = np.random.default_rng(4).uniform(0.5, 2.0, 500)
+    est = GDRidgeRegressor(alpha=1.0, solver=ClosedForm(precision="mixed"), verbose=1)
+    est.fit(X[:400], y[:400], sample_weight=sw[:400])
+    assert MIXED in capsys.readouterr().out  # the route the fit took
+    coef, _ = exact_ridge(X[:400], y[:400], 1.0, sw[:400])
     assert rel_err(est.coef_, coef) <= 1e-12
     with pytest.raises(ValueError, match="kept none"):
         est.inference()
-    inf = est.inference(X[:400], y[:400])  # with the data it works
+    inf = est.inference(X[:400], y[:400], sw[:400])  # with the data it works
     assert inf.coef_se.shape == (40,)
     with pytest.warns(UserWarning, match="new stream"):
-        est.partial_fit(X[400:], y[400:])
-    coef, _ = exact_ridge(X[400:], y[400:], 1.0)
+        est.partial_fit(X[400:], y[400:], sample_weight=sw[400:])
+    coef, _ = exact_ridge(X[400:], y[400:], 1.0, sw[400:])
     assert rel_err(est.coef_, coef) <= 1e-10
+
+
+def test_statistics_already_formed_are_reused_not_recomputed_in_float32():
+    X, y = make_tall(n=800, p=40)
+    problem = RidgeProblem(X, y[:, None], np.array([1.0]))
+    first = ClosedForm(precision="double").solve(problem)  # forms problem's statistics
+    assert not use_mixed(problem, "mixed")
+    again = ClosedForm(precision="mixed").solve(problem)
+    assert again.info["method"] == first.info["method"] != MIXED
+    np.testing.assert_allclose(again.coef, first.coef, rtol=1e-12)
 
 
 @pytest.mark.parametrize("bad", ["single", "float32", None, 1])

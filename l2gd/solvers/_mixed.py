@@ -66,9 +66,11 @@ def use_mixed(problem, precision):
     ``MIXED_MIN_FEATURES`` features on, and only for a problem that says its
     float64 statistics are not wanted (``problem.keep_stats is False``): a
     fit keeps them for ``partial_fit`` and ``inference()``, and this route
-    computes none. ``"double"``: never.
+    computes none. ``"double"``: never. Never when the problem already holds
+    its float64 statistics (``problem._stats``: a fit that formed them first,
+    or an earlier solve): they are reused.
     """
-    if precision == "double":
+    if precision == "double" or getattr(problem, "_stats", None) is not None:
         return False
     n, p = problem.n_samples, problem.n_features
     applies = (
