@@ -39,10 +39,11 @@ PRECISIONS = ("auto", "double", "mixed")
 #: ``precision="auto"`` forms the Gram matrix in float32 from this many
 #: features on (float64 dense data with ``n_samples >= _MIN_ROWS_PER_FEATURE *
 #: n_features``). Measured in ``benchmarks/bench_floor.py --section mixed``
-#: (one thread, 20,000-50,000 rows): the fit takes 0.65-0.9x the float64 fit's
-#: time at p = 500-1000, 0.9-1.3x at p = 256-300 (the two refinement passes and
-#: the factor's condition estimates cost more than the halved ``syrk`` saves).
-MIXED_MIN_FEATURES = 512
+#: (one thread, 20,000-50,000 rows): against the one-pass float64 fit the
+#: mixed fit takes 0.73-0.82x the time at p = 1000, about 1.0x at p = 500 and
+#: more at p <= 300 (two refinement passes and the factor's condition
+#: estimates cost more than the halved ``syrk`` saves).
+MIXED_MIN_FEATURES = 1000
 #: The 2-norm condition estimate the guard relies on is made on tall data only
 #: (as the float64 route's, ``_well_conditioned_2norm``).
 _MIN_ROWS_PER_FEATURE = 4
