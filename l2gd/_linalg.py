@@ -135,9 +135,14 @@ class GramCholesky:
     is not finite, or whose non-zero diagonal entries are too small to carry
     full precision (data near the underflow threshold), has ``rcond = 0``:
     callers then use an orthogonal method on the data or raise.
+
+    ``dtype`` is the precision of the factors: float64 by default (a float32
+    ``G`` is factorized in float64); ``numpy.float32`` for the float32 factor
+    of mixed precision (:mod:`l2gd.solvers._mixed`), whose :meth:`solve`
+    takes and returns float64 right-hand sides.
     """
 
-    def __init__(self, G, alpha):
+    def __init__(self, G, alpha, dtype=None):
         diag = np.diag(G)
         self.d = column_scales(np.sqrt(np.clip(diag, 0, None)))
         self.alpha = alpha
@@ -146,7 +151,9 @@ class GramCholesky:
         tiny = np.finfo(G.dtype).tiny / eps(G.dtype)
         if not np.all(np.isfinite(G)) or np.any((diag > 0) & (diag < tiny)):
             self.rcond = 0.0
-        Gs = G / self.d[:, None] / self.d[None, :]
+        self.dtype = np.dtype(np.float64 if dtype is None else dtype)
+        d = self.d.astype(np.result_type(G.dtype, self.dtype))  # exact: powers of two
+        Gs = (G / d[:, None] / d[None, :]).astype(self.dtype, copy=False)
         self._scaled = Gs
         for a in np.unique(alpha):
             M = Gs.copy()
@@ -176,9 +183,12 @@ class GramCholesky:
         for a, c in self.factors.items():
             M = self._scaled.copy()
             M.flat[:: p + 1] += a / self.d**2
-            top = top_eigenvalue(lambda v: M @ v, p, float(np.abs(M).sum(axis=0).max()), 1e-2)
+            top = top_eigenvalue(
+                lambda v: M @ v.astype(self.dtype), p, float(np.abs(M).sum(axis=0).max()), 1e-2
+            )
             inv = top_eigenvalue(
-                lambda v: la.cho_solve(c, v, check_finite=False), p, np.inf, 1e-2
+                lambda v: la.cho_solve(c, v.astype(self.dtype), check_finite=False), p,
+                np.inf, 1e-2,
             )
             worst = min(worst, 1.0 / (_LANCZOS_SAFETY * top * inv) if top * inv > 0 else 0.0)
         return float(worst)
@@ -188,7 +198,15 @@ class GramCholesky:
         W = np.empty_like(B)
         for a, c in self.factors.items():
             cols = self.alpha == a
-            W[:, cols] = la.cho_solve(c, B[:, cols] / self.d[:, None], check_finite=False)
+            Bs = B[:, cols] / self.d[:, None]
+            if self.dtype.itemsize < Bs.dtype.itemsize:
+                # A right-hand side in the factor's precision, scaled by a power
+                # of two per column so that it neither underflows nor overflows.
+                s = column_scales(np.abs(Bs).max(axis=0, initial=0.0))
+                x = la.cho_solve(c, (Bs / s).astype(self.dtype), check_finite=False)
+                W[:, cols] = x.astype(B.dtype) * s
+            else:
+                W[:, cols] = la.cho_solve(c, Bs, check_finite=False)
         return W / self.d[:, None]
 
 

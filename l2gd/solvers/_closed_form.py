@@ -35,6 +35,7 @@ from .._linalg import (
 from .._objective import RidgeProblem, moments_objective
 from .._stats import _BLOCK_BYTES, RidgeStats, _block_rows
 from ._base import PathResult, Solver, SolveResult
+from ._mixed import PRECISIONS, mixed_primal, use_mixed
 from ._positive import nnls_gram, warn_not_converged
 
 _METHODS = ("auto", "gram", "svd")
@@ -182,6 +183,22 @@ class ClosedForm(Solver):
         ``"auto"`` as described above; ``"gram"`` forces the Gram/dual route
         with its checks; ``"svd"`` always uses the SVD (dense X only; copies X).
 
+    precision : {"auto", "double", "mixed"}, default="auto"
+        Precision of the Gram matrix on float64 dense tall data
+        (``n_samples >= 4 * n_features``). ``"mixed"``: formed and factorized
+        in float32 (about half the time of float64 ``syrk`` with many
+        features), float64 accuracy recovered by refinement steps with
+        float64 residuals from X; when the float32 factor's condition estimate
+        or the refinement's convergence says it would be less accurate than
+        the float64 route, that route runs instead (``info["method"]`` is
+        ``"cholesky32+refinement"`` when the mixed route answered). The
+        mixed route computes no float64 statistics, so a fit on it keeps none
+        for a later ``partial_fit`` or ``inference()`` without X.
+        ``"double"``: float64 throughout. ``"auto"``: ``"double"`` wherever the
+        statistics are kept (every estimator ``fit`` today); ``"mixed"`` from
+        ``MIXED_MIN_FEATURES`` features on for problems that keep none.
+        Other data (float32, sparse, other namespaces, wide) ignore it.
+
     Examples
     --------
     >>> import numpy as np
@@ -198,8 +215,9 @@ class ClosedForm(Solver):
     #: Works from the ``p x p`` statistics (a data source computes them first).
     needs_gram = True
 
-    def __init__(self, method="auto"):
+    def __init__(self, method="auto", precision="auto"):
         self.method = method
+        self.precision = precision
 
     @property
     def supports_sparse(self):
@@ -220,6 +238,10 @@ class ClosedForm(Solver):
     def _check_method(self):
         if self.method not in _METHODS:
             raise ValueError(f"method must be one of {_METHODS}, got {self.method!r}.")
+        if not isinstance(self.precision, str) or self.precision not in PRECISIONS:
+            raise ValueError(
+                f"precision must be one of {PRECISIONS}, got {self.precision!r}."
+            )
 
     def spectrum(self, problem):
         """The :class:`Spectrum` of ``problem`` (host float64) that :meth:`solve_path` uses:
@@ -452,11 +474,15 @@ class ClosedForm(Solver):
         return {"method": method} if stats is None else {"method": method, "stats": stats}
 
     def _primal(self, problem):
-        xx, xy, yy = _gram(problem)
-        alpha = to_numpy(problem.alpha)
-
         def device(W):
             return to_device(W, problem.xp, problem.device, problem.dtype)
+
+        if use_mixed(problem, self.precision):
+            mixed = mixed_primal(problem)  # None: a guard says use float64
+            if mixed is not None:
+                return device(mixed[0]), "cholesky32+refinement", mixed[1]
+        xx, xy, yy = _gram(problem)
+        alpha = to_numpy(problem.alpha)
 
         fact = GramCholesky(xx, alpha)
         finite = np.all(np.isfinite(xy)) and np.all(np.isfinite(yy))
@@ -616,12 +642,17 @@ def _normal_residual(problem, W):
     rows = _block_rows(p, ext.itemsize, n)
     XtSr = np.zeros_like(We)
     total = np.zeros(W.shape[1], dtype=ext)
+    # No BLAS exists for longdouble: NumPy's einsum loops run its products
+    # 1.3-2x faster than its matmul (measured, benchmarks/RESULTS.md); float64
+    # (refining float32) keeps BLAS.
+    blas = ext.itemsize <= 8
     for start in range(0, n, rows):
         Xb = problem.X[start : start + rows].astype(ext)
-        r = problem.Y[start : start + rows].astype(ext) - Xb @ We - b
+        XW = Xb @ We if blas else np.einsum("ij,jk->ik", Xb, We)
+        r = problem.Y[start : start + rows].astype(ext) - XW - b
         if sw is not None:
             r *= sw[start : start + rows, None].astype(ext)
-        XtSr += Xb.T @ r
+        XtSr += Xb.T @ r if blas else np.einsum("ij,ik->jk", Xb, r)
         total += r.sum(axis=0)
     if problem.fit_intercept:
         XtSr -= m[:, None] * total[None, :]
