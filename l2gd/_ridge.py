@@ -143,10 +143,12 @@ def _forms_gram_first(solver, X, sample_weight):
     """Whether ``solver`` on X starts by forming X's Gram matrix from the rows
     (the closed form's primal route on dense NumPy data, which is what
     :meth:`ClosedForm.solve` takes when ``n_features <= n_samples``), and the
-    rows are unweighted (see :meth:`GDRidgeRegressor._problem`)."""
+    rows are unweighted (see :meth:`GDRidgeRegressor._problem`). Not with
+    ``precision="mixed"``, whose float32 Gram replaces that float64 pass."""
     return (
         isinstance(solver, ClosedForm)
         and solver.method != "svd"
+        and solver.precision != "mixed"
         and isinstance(X, np.ndarray)
         and sample_weight is None
         and X.shape[1] <= X.shape[0]

@@ -254,3 +254,14 @@ def test_precision_is_a_grid_searchable_parameter():
     solver = ClosedForm(precision="mixed")
     assert solver.get_params()["precision"] == "mixed"
     assert solver.set_params(precision="double").precision == "double"
+
+
+def test_unweighted_fit_with_precision_mixed_takes_the_mixed_route(capsys):
+    """The estimator forms the float64 statistics before the solver on dense
+    unweighted data (one pass over X); with ``precision="mixed"`` that pass is
+    the float32 Gram's instead, so the route asked for is the route taken."""
+    X, y = make_tall(n=500, p=40)
+    est = GDRidgeRegressor(alpha=1.0, solver=ClosedForm(precision="mixed"), verbose=1).fit(X, y)
+    assert MIXED in capsys.readouterr().out
+    coef, intercept = exact_ridge(X, y, 1.0)
+    assert rel_err(est.coef_, coef) <= 1e-12
