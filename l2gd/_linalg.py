@@ -24,6 +24,7 @@ The cutoffs (one home; every solver path and cross-validation use these):
   refined from the data (:func:`extended_dtype` says in which precision).
 """
 
+import copy
 import warnings
 
 import numpy as np
@@ -147,6 +148,7 @@ class GramCholesky:
         self.d = column_scales(np.sqrt(np.clip(diag, 0, None)))
         self.alpha = alpha
         self.factors = {}
+        self.rconds = {}  # per distinct alpha
         self.rcond = np.inf
         tiny = np.finfo(G.dtype).tiny / eps(G.dtype)
         if not np.all(np.isfinite(G)) or np.any((diag > 0) & (diag < tiny)):
@@ -161,10 +163,17 @@ class GramCholesky:
             c, rc = cholesky_rcond(M)
             self.rcond = min(self.rcond, rc)
             self.factors[a] = c
+            self.rconds[a] = rc if self.rcond > 0 else 0.0
 
-    def rcond_2norm(self):
+    def for_targets(self, cols):
+        """The same factors for the targets ``cols`` (a boolean mask) only."""
+        new = copy.copy(self)
+        new.alpha = self.alpha[cols]
+        return new
+
+    def rcond_2norm(self, alphas=None):
         """An estimate of the worst reciprocal 2-norm condition number of the
-        factorized (equilibrated) matrices: Lanczos estimates of the largest
+        factorized (equilibrated) matrices (of those of ``alphas`` when given): Lanczos estimates of the largest
         eigenvalue of each matrix and of its inverse (through the Cholesky
         factor), ``O(p^2)`` per step, each inflated and their product doubled
         (``_LANCZOS_SAFETY``) so that it errs towards ill conditioning.
@@ -181,6 +190,8 @@ class GramCholesky:
         worst = np.inf
         p = self._scaled.shape[0]
         for a, c in self.factors.items():
+            if alphas is not None and a not in alphas:
+                continue
             M = self._scaled.copy()
             M.flat[:: p + 1] += a / self.d**2
             top = top_eigenvalue(

@@ -354,6 +354,15 @@ class RidgeProblem:
             y_offset=self.y_offset,
         )
 
+    def for_targets(self, cols):
+        """The sub-problem of the targets ``cols`` (a boolean mask or indices):
+        the same rows, centers and weights."""
+        return RidgeProblem(
+            self.X, self.Y[:, cols], to_numpy(self.alpha)[cols],
+            sample_weight=self.sample_weight, fit_intercept=self.fit_intercept,
+            X_offset=self.X_offset, y_offset=self.y_offset[cols],
+        )
+
     def row_norms_sq(self, block_rows=4096):
         """Weighted squared norms ``s_i ||x_i - x_offset||^2`` of the centered rows.
 

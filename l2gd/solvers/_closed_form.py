@@ -492,11 +492,15 @@ class ClosedForm(Solver):
             _check_gram_range(xx, problem)
             return device(gram_eigh_solve(xx, xy, alpha, "X")), "eigh", None
         W = fact.solve(xy)
-        if fact.rcond >= REFINE_BELOW or _well_conditioned_2norm(problem, fact):
+        refine = np.isin(alpha, _needs_refinement(problem, fact))
+        if not refine.any():
             # The objective from the Gram matrix: no further pass over X.
             value = moments_objective(W, xx @ W, xy, yy, alpha)
             return device(W), "cholesky", float(value.sum())
-        return device(_refine(problem, fact, W)), "cholesky+refinement", None
+        if refine.all():
+            return device(_refine(problem, fact, W)), "cholesky+refinement", None
+        W[:, refine] = _refine(problem.for_targets(refine), fact.for_targets(refine), W[:, refine])
+        return device(W), "cholesky+refinement", None
 
     def _dual(self, problem):
         xp = problem.xp
@@ -523,18 +527,20 @@ class ClosedForm(Solver):
         return problem.rmatvec(C), "dual"
 
 
-def _well_conditioned_2norm(problem, fact):
-    """Whether the equilibrated Gram system is well conditioned in the 2-norm
-    (estimated reciprocal condition at least ``REFINE_BELOW``, so the Gram
-    route's error, about ``n * eps / rcond``, is within a digit of an
-    orthogonal method's) though the 1-norm estimate is below it: then the
-    refinement passes over X are skipped. Only with many more rows than
-    features (the estimate costs ``O(p^2)`` per Lanczos step, a refinement
-    step ``O(n p)`` in extended precision)."""
-    if problem.n_samples < 4 * problem.n_features:
-        return False
-    return fact.rcond_2norm() >= REFINE_BELOW
-
+def _needs_refinement(problem, fact):
+    """The distinct alphas whose Gram solution the refinement passes over X
+    must correct: reciprocal condition estimate of the equilibrated factor
+    below ``REFINE_BELOW``, in the 1-norm and, with many more rows than
+    features, also in the 2-norm (estimated reciprocal condition at least
+    ``REFINE_BELOW`` means the Gram route's error, about ``n * eps / rcond``, is
+    within a digit of an orthogonal method's; the 2-norm estimate costs
+    ``O(p^2)`` per Lanczos step, a refinement step ``O(n p)`` in extended
+    precision). Decided per alpha, so that with one alpha per target only the
+    ill-conditioned targets are refined."""
+    low = [a for a, rc in fact.rconds.items() if rc < REFINE_BELOW]
+    if low and problem.n_samples >= 4 * problem.n_features:
+        low = [a for a in low if fact.rcond_2norm([a]) < REFINE_BELOW]
+    return low
 
 def _kernel(problem):
     """``A A^T`` with ``A = S^{1/2} X_c``: column blocks for dense X (one centered

@@ -45,7 +45,7 @@ PRECISIONS = ("auto", "double", "mixed")
 #: estimates cost more than the halved ``syrk`` saves).
 MIXED_MIN_FEATURES = 1000
 #: The 2-norm condition estimate the guard relies on is made on tall data only
-#: (as the float64 route's, ``_well_conditioned_2norm``).
+#: (as the float64 route's, ``_needs_refinement``).
 _MIN_ROWS_PER_FEATURE = 4
 #: Fall back when a column's second moment about the shift exceeds its centered
 #: one by this factor (float32 loses its log2 in bits: the first rows were not
