@@ -39,13 +39,6 @@ _PROGRESS = 0.5
 _DRIFT = 0.1
 
 
-def _ratio(xp, num, den):
-    """Column-wise ``num / den`` with 0 where ``den`` is 0."""
-    positive = den > 0
-    safe = xp.where(positive, den, xp.ones_like(den))
-    return xp.where(positive, num / safe, xp.zeros_like(num))
-
-
 def _col_norms(xp, A):
     """Column 2-norms of ``A`` on the host (float64), without underflow or overflow."""
     big = xp.max(xp.abs(A), axis=0)
@@ -76,8 +69,8 @@ class _Diagonal:
     """A diagonal preconditioner ``D`` (n_features or 1, n_targets): ``apply(Z) = Z / D``.
 
     ``name`` is "jacobi" or None (a constant ``D``: plain CG in units of the
-    Gram matrix's largest diagonal entry); ``sqrt_min`` is ``sqrt(min D)`` per
-    target on the host.
+    Gram matrix's largest diagonal entry); ``sqrt_min`` and ``sqrt_max`` are
+    ``sqrt(min D)`` and ``sqrt(max D)`` per target on the host.
     """
 
     rank = None
@@ -85,6 +78,7 @@ class _Diagonal:
     def __init__(self, xp, D, name):
         self.xp, self.D, self.name = xp, D, name
         self.sqrt_min = np.sqrt(np.asarray(to_numpy(xp.min(D, axis=0)), dtype=np.float64))
+        self.sqrt_max = np.sqrt(np.asarray(to_numpy(xp.max(D, axis=0)), dtype=np.float64))
 
     def apply(self, Z):
         return Z / self.D
@@ -118,6 +112,16 @@ def auto_preconditioner(problem, diag):
     """
     rank, informative = _rank_bound(problem, diag)
     return "jacobi" if rank >= informative else None
+
+
+def _rescaling_is_exact(xp, value, norms, dtype):
+    """Whether the objective and gradient norms (user units) are far enough inside the
+    normal range that multiplying them by powers of two gives the new units' exactly."""
+    info = xp.finfo(dtype)
+    floor = float(info.smallest_normal) / float(info.eps) ** 2
+    value = np.asarray(to_numpy(value), dtype=np.float64)
+    inside = lambda a: (a >= floor) & (a <= float(info.max) * float(info.eps))  # noqa: E731
+    return bool(np.all(inside(value) & (inside(norms) | (norms == 0))))
 
 
 def _power_of_two(norms):
@@ -230,6 +234,7 @@ class _GDState:
     Zt: object = None
     rz: object = None
     rz_of: object = None  # the Z that Zt and rz belong to
+    inf: object = None  # (n_targets,) of inf: x / where(d > 0, d, inf) is 0 where d is 0
     # momentum: the step, the extrapolated point, -gradient/2 there, Nesterov's t
     step: object = None
     Y: object = None
@@ -448,13 +453,17 @@ class GradientDescent(IterativeSolver):
         # Per-target power-of-two units in which the preconditioned gradient
         # is about 1: the inner products below then never underflow or
         # overflow, and the iterates do not depend on the targets' magnitude.
-        gradient = problem.value_and_gradient(W0)[1]
-        scale = _power_of_two(M.scale_norms(_col_norms, gradient))
+        value, gradient = problem.value_and_gradient(W0)
+        norms = M.scale_norms(_col_norms, gradient)
+        scale = _power_of_two(norms)
         s = to_device(scale, xp, problem.device, problem.dtype)
         inv = to_device(1.0 / scale, xp, problem.device, problem.dtype)
         scaled = problem.rescale_targets(inv)
         W = W0 * inv
-        value_s, gradient = scaled.value_and_gradient(W)
+        if _rescaling_is_exact(xp, value, norms, problem.dtype):
+            value_s, gradient = value * inv * inv, gradient * inv  # powers of two: exact
+        else:  # they under- or overflowed in the user's units: recompute in the new ones
+            value_s, gradient = scaled.value_and_gradient(W)
         state = _GDState(
             problem=scaled, W=W, Z=-0.5 * gradient, M=M, s=s, value_s=value_s,
             value=value_s * s * s, alpha=np.asarray(to_numpy(problem.alpha), dtype=np.float64),
@@ -464,6 +473,7 @@ class GradientDescent(IterativeSolver):
         if self.acceleration == "cg":
             self._precondition(state)
             state.P = state.Zt
+            state.inf = xp.full_like(state.rz, np.inf)
         else:
             if self.learning_rate == "auto":
                 step = 1.0 / problem.lipschitz()
@@ -484,19 +494,21 @@ class GradientDescent(IterativeSolver):
         state.rz_of = state.Z
 
     # -- the certificate ----------------------------------------------------------
-    def _bound(self, state):
+    def _bound(self, state, cheap=False):
         """Per target, the estimated relative coefficient error of ``state.W``.
 
-        ``||M^{-1/2} z||`` is ``sqrt(rz)`` when ``state.rz`` belongs to the
-        current Z (CG computes it anyway), else it is computed here.
+        ``||M^{-1/2} z|| = sqrt(rz)``, shared with the next CG direction.
+        ``cheap`` (the test every iteration that decides whether to look
+        closer): ``||z||`` is bounded by ``sqrt(lambda_max(M) rz)`` instead of
+        computed, which can only overstate the bound.
         """
         xp = state.problem.xp
-        z = _fast_norms(xp, state.Z)
-        w = _fast_norms(xp, state.W)
         # In the solver's units the preconditioned gradient starts at about 1,
         # so <Z, M^-1 Z> neither overflows nor underflows.
         self._precondition(state)
         zd = np.sqrt(np.clip(np.asarray(to_numpy(state.rz), dtype=np.float64), 0, None))
+        z = zd * state.M.sqrt_max if cheap else _fast_norms(xp, state.Z)
+        w = _fast_norms(xp, state.W)
         lo = state.spectrum.lo
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             ritz = np.where(np.isfinite(lo), zd / (lo * state.M.sqrt_min), np.inf)
@@ -554,7 +566,7 @@ class GradientDescent(IterativeSolver):
         return bool(state.best <= 1e3 * eps(problem.xp, problem.dtype) * kappa)
 
     def _cheap_bound_misses(self, state, tol):
-        state.criterion = float(np.max(self._bound(state), initial=0.0))
+        state.criterion = float(np.max(self._bound(state, cheap=True), initial=0.0))
         state.certified = False
         return state.criterion > tol
 
@@ -604,7 +616,7 @@ class GradientDescent(IterativeSolver):
         xp = state.problem.xp
         AP = 0.5 * state.problem.hessian_matvec(state.P)
         pAp = xp.sum(state.P * AP, axis=0)
-        a = _ratio(xp, state.rz, pAp)
+        a = state.rz / xp.where(pAp > 0, pAp, state.inf)  # 0 where pAp is 0
         state.W = state.W + a * state.P
         Z_rec = state.Z - a * AP
         exact = state.it % _RESYNC_EVERY == 0
@@ -632,7 +644,7 @@ class GradientDescent(IterativeSolver):
             state.spectrum.new_run()
             state.P = state.Zt
         else:
-            beta = _ratio(xp, state.rz, rz_old)
+            beta = state.rz / xp.where(rz_old > 0, rz_old, state.inf)
             state.spectrum.betas.append(np.asarray(to_numpy(beta), dtype=np.float64))
             state.P = state.Zt + beta * state.P
 

@@ -84,7 +84,8 @@ def auto_rank(problem, rng):
 
 class NystromPreconditioner:
     """``P^{-1}`` of Algorithm 5.1 for each target's alpha, applied in the problem's
-    namespace; ``sqrt_min`` is ``sqrt(lambda_min(P))`` per target (1)."""
+    namespace; ``sqrt_min`` and ``sqrt_max`` are ``sqrt(lambda_min(P))`` (1) and
+    ``sqrt(lambda_max(P))`` per target."""
 
     name = "nystrom"
 
@@ -103,6 +104,8 @@ class NystromPreconditioner:
         coef = np.where(alpha[None, :] > 0, coef, 0.0)
         self.coef = to_device(coef, xp, dev, dt)
         self.sqrt_min = np.ones(problem.n_targets)
+        # lambda_max(P) = (lam_1 + alpha) / (lam_r + alpha) (1 where not preconditioned)
+        self.sqrt_max = np.sqrt(1.0 / (1.0 + np.min(coef, axis=0, initial=0.0)))
         self.xp = xp
 
     def apply(self, Z):
