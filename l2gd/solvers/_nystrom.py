@@ -41,14 +41,27 @@ def gram_product(problem, V):
     return 0.5 * plain.hessian_matvec(V)
 
 
+def _sketch(problem, rng, rank, omega=None, Y=None):
+    """Extend the orthonormal test matrix ``omega`` (p, m) and ``Y = H omega`` to
+    ``rank`` columns: the new Gaussian columns are orthogonalized against the old
+    ones (twice, block Gram-Schmidt), so only they cost a product with ``H``."""
+    p = problem.n_features
+    G = rng.standard_normal((p, rank - (0 if omega is None else omega.shape[1])))
+    if omega is not None:
+        for _ in range(2):
+            G -= omega @ (omega.T @ G)
+    new = la.qr(G, mode="economic")[0]
+    dev = to_device(new, problem.xp, problem.device, problem.dtype)
+    Ynew = np.asarray(to_numpy(gram_product(problem, dev)), dtype=np.float64)
+    if omega is None:
+        return new, Ynew
+    return np.hstack([omega, new]), np.hstack([Y, Ynew])
+
+
 def nystrom_factors(problem, rank, rng):
     """``U`` (p, r) with orthonormal columns and ``lam`` (r,), descending, >= 0, on
     the host in float64: ``H ~ U diag(lam) U^T`` (Algorithm 2.1)."""
-    p = problem.n_features
-    omega = la.qr(rng.standard_normal((p, rank)), mode="economic")[0]
-    dev = to_device(omega, problem.xp, problem.device, problem.dtype)
-    Y = np.asarray(to_numpy(gram_product(problem, dev)), dtype=np.float64)
-    return _factors_from_sketch(omega, Y)
+    return _factors_from_sketch(*_sketch(problem, rng, rank))
 
 
 def _factors_from_sketch(omega, Y):
@@ -70,13 +83,17 @@ def _factors_from_sketch(omega, Y):
 
 def auto_rank(problem, rng):
     """The factors at the first rank (16, 32, ...) whose smallest sketched eigenvalue
-    is within ``10 alpha`` (the smallest positive alpha), capped at ``p / 4``."""
+    is within ``10 alpha`` (the smallest positive alpha), capped at ``p / 4``; each
+    doubling sketches only the new columns (Frangella, Tropp, Udell, Algorithm 5.2
+    without its error estimate)."""
     alpha = np.asarray(to_numpy(problem.alpha), dtype=np.float64)
     alpha = float(np.min(alpha[alpha > 0], initial=np.inf))
     limit = max(1, min(problem.n_features, int(_AUTO_MAX_FRACTION * problem.n_features)))
     rank = min(_AUTO_START, limit)
+    omega = Y = None
     while True:
-        U, lam = nystrom_factors(problem, rank, rng)
+        omega, Y = _sketch(problem, rng, rank, omega, Y)
+        U, lam = _factors_from_sketch(omega, Y)
         if rank >= limit or lam[-1] <= _AUTO_RATIO * alpha:
             return U, lam
         rank = min(2 * rank, limit)
