@@ -105,10 +105,12 @@ def auto_preconditioner(problem, diag):
     plain CG from 0 stays in the row space of ``X_c`` and never sees it, while
     ``D^{-1/2} A D^{-1/2}`` spreads it over ``alpha / D``, the spread of the
     column scales squared, which CG then has to resolve: measured on
-    500 x 1500 Gaussian data, 96 iterations instead of 26 at equal column
-    scales, 758 instead of 52 at scales spanning 1 ... 10 (benchmarks/RESULTS.md).
-    On tall data Jacobi never needed more iterations than plain CG (equal at
-    equal scales, 10 instead of 16 at a spread of 2, 10 instead of 527 at 100).
+    500 x 1500 Gaussian data to 1e-6, 96 iterations instead of 26 at equal
+    column scales, 800 instead of 52 at scales spanning 1 ... 10, no
+    convergence in 20,000 instead of 3,318 at 1 ... 1e6 (sparse 1000 x 3000
+    alike). On tall data Jacobi never needed more iterations than plain CG
+    (10 and 10 at equal scales, 10 instead of 16 at a spread of 2, 10 instead
+    of 527 at 100); ``python benchmarks/bench_gd.py --section spread``.
     """
     rank, informative = _rank_bound(problem, diag)
     return "jacobi" if rank >= informative else None
