@@ -1,8 +1,9 @@
 """Issue 15's targets inside ``run.py``: the closed form against its floor and
-against ``Ridge(solver="cholesky")``, and many targets in bounded memory.
+against ``Ridge(solver="cholesky")``, mixed precision, preconditioned gd against
+lsqr and sparse_cg, and many targets in bounded memory.
 
 The measurements come from the standalone scripts (``bench_floor.py``,
-``bench_many_targets.py``), called here at the mode's sizes so that
+``bench_gd.py``, ``bench_many_targets.py``), called here at the mode's sizes so that
 ``python benchmarks/run.py --quick`` and the full run report each target as
 met / not met with its ratio, in the same process as the other contenders
 (BLAS pinned by the caller; many targets run in subprocesses, each pinned).
@@ -13,15 +14,18 @@ import argparse
 import numpy as np
 
 import bench_floor as F
+import bench_gd as G
 import bench_many_targets as M
 
 SIZES = {
     "full": {"floor": [(400_000, 200, np.float64), (400_000, 200, np.float32)],
-             "ridge_1e6": (1_000_000, 200), "many": (2000, 500, 20_000), "repeats": 5},
+             "ridge_1e6": (1_000_000, 200), "many": (2000, 500, 20_000), "repeats": 5,
+             "mixed": (20_000, 1000, 10.0), "gd": "full"},
     "quick": {"floor": [(50_000, 200, np.float64), (50_000, 200, np.float32)],
-              "ridge_1e6": None, "many": (1000, 200, 4000), "repeats": 3},
+              "ridge_1e6": None, "many": (1000, 200, 4000), "repeats": 3,
+              "mixed": (10_000, 1000, 10.0), "gd": "quick"},
     "smoke": {"floor": [(2_000, 20, np.float64)], "ridge_1e6": None, "many": (200, 20, 100),
-              "repeats": 1},
+              "repeats": 1, "mixed": None, "gd": None},
 }
 MANY_CONTENDERS = ["l2gd LOO", "l2gd LOO unbatched refit=False", "sklearn LOO"]
 
@@ -56,6 +60,13 @@ def section(mode, log):
     if size["ridge_1e6"]:
         n, p = size["ridge_1e6"]
         out["ridge_1e6"] = F.floor_times(n, p, np.float64, 3)
+    rows = []
+    if size["mixed"]:
+        rows += F.mixed_section([size["mixed"]], size["repeats"])
+    if size["gd"]:
+        quick = size["gd"] == "quick"
+        rows += G.gd_section(quick, size["repeats"]) + G.multitarget_section(quick, size["repeats"])
+    out["rows"] = [list(r) for r in rows]
     out["many_targets"] = _many_targets(size["many"], log)
     return out
 
@@ -78,6 +89,7 @@ def targets(res, target):
         out.append(target("closed_form vs Ridge(cholesky), 1,000,000 x 200 float64",
                           t["ridge"] / t["fit"], ">= 3x", t["ridge"] / t["fit"] >= 3,
                           f"{t['fit']:.3g}s vs {t['ridge']:.3g}s (floor {t['floor']:.3g}s)"))
+    out.extend(target(*row) for row in res.get("rows", []))
     many = res.get("many_targets", {})
     rows = many.get("contenders", {})
     ours, base, skl = (rows.get(k) for k in MANY_CONTENDERS)

@@ -113,6 +113,8 @@ def gd_problems(quick):
 
 
 def gd_section(quick, repeats):
+    """Print the table; return its rows ``(name, ratio, goal, met, detail)``."""
+    rows = []
     print("\n| problem | gd s (iter, tol) | lsqr s (iter, tol) | sparse_cg s (iter, tol) | "
           "gd / best | target | met |\n|---|---|---|---|---|---|---|")
     for name, X, y, target in gd_problems(quick):
@@ -134,6 +136,10 @@ def gd_section(quick, repeats):
         print(f"| {name} {X.shape[0]:,} x {X.shape[1]:,} | " + " | ".join(cells) +
               f" | {ratio:.2f}x | {want} | {'met' if ratio <= target else 'not met'} |",
               flush=True)
+        rows.append((f"gd to 1e-6 / best of lsqr, sparse_cg, {name} {X.shape[0]:,} x "
+                     f"{X.shape[1]:,}", ratio, want, ratio <= target,
+                     "gd, lsqr, sparse_cg: " + "; ".join(cells)))
+    return rows
 
 
 def multitarget_section(quick, repeats):
@@ -156,6 +162,8 @@ def multitarget_section(quick, repeats):
     print(f"| {n:,} x {p}, {k} targets | {t['one']['median']:.4f} | "
           f"{t['singles']['median']:.4f} | {ratio:.2f}x | >= 5x | "
           f"{'met' if ratio >= 5 else 'not met'} |", flush=True)
+    return [(f"gd, {k} targets in one fit vs single fits, {n:,} x {p}", ratio, ">= 5x",
+             ratio >= 5, f"{t['one']['median']:.3g}s vs {t['singles']['median']:.3g}s")]
 
 
 def nystrom_pcg(X, y, alpha, rank, tol, max_iter=10000, seed=0):

@@ -3,8 +3,9 @@
 A 2,000 x 500 X with 20,000 targets and 30 alphas (``--small``: 1,000 x 200,
 4,000 targets). Each contender runs in its own subprocess, BLAS pinned to
 ``--threads`` threads with threadpoolctl; memory is the subprocess's peak
-resident set (``ru_maxrss``) minus its resident set once the data exist, so
-it is the extra memory of the fit. Contenders:
+resident set during the fit (``VmHWM``, reset just before it) minus its
+resident set once the data exist, so it is the extra memory of the fit (not
+the data generation's). Contenders:
 
 * ``l2gd LOO``: ``GDRidgeCV(cv=None, alpha_per_target=True)``, default
   ``target_batch_size="auto"``; ``refit=False``: the selection alone (the
@@ -37,6 +38,25 @@ ROOT = os.path.dirname(HERE)
 def _rss_mb():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _reset_peak():
+    """Start the peak resident set (VmHWM) afresh, so that the peak read after
+    the fit is the fit's, not the data generation's (Linux; else a no-op)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+
+def _peak_mb():
+    try:
+        with open("/proc/self/status") as f:
+            kb = next(int(line.split()[1]) for line in f if line.startswith("VmHWM"))
+        return kb / 1024
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _data(n, p, k, seed=0):
@@ -77,12 +97,13 @@ def child(name, n, p, k, n_alphas, threads):
     alphas = np.logspace(-2, 4, n_alphas) * n
     est = _estimator(name, alphas, k)
     base = _rss_mb()
+    _reset_peak()
     with threadpool_limits(threads), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         t0 = time.perf_counter()
         est.fit(X, Y)
         dt = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = _peak_mb()
     coef = np.asarray(getattr(est, "coef_", np.zeros((k, 1))))
     coef = coef.T if coef.shape[0] != k else coef
     print(json.dumps({
