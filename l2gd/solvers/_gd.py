@@ -371,8 +371,8 @@ class GradientDescent(IterativeSolver):
     **positive=True** (coefficients ``>= 0``, :meth:`solve`): a projected
     Newton method runs instead (:class:`~l2gd.solvers._positive.ProjectedNewton`):
     variables at the bound whose gradient points outward are held there,
-    conjugate gradient (Jacobi-preconditioned unless ``preconditioner=None``)
-    gives a Newton step on the others, and an Armijo search along the
+    conjugate gradient (Jacobi-preconditioned as ``"auto"`` decides, on tall
+    data, or with ``"jacobi"``; plain otherwise) gives a Newton step on the others, and an Armijo search along the
     projection ``max(w + t d, 0)`` keeps the iterates feasible; it uses the
     same problem interface (rows, statistics, Dask). ``learning_rate`` and
     ``acceleration`` do not apply. ``tol`` is then the norm of the projected
@@ -632,7 +632,11 @@ class GradientDescent(IterativeSolver):
                     "preconditioner='nystrom' does not support positive=True (the projected "
                     "Newton steps use Jacobi or no preconditioner); use preconditioner='auto'."
                 )
-            engine = ProjectedNewton(jacobi=self.preconditioner is not None)
+            jacobi = self.preconditioner == "jacobi" or (
+                self.preconditioner == "auto"
+                and auto_preconditioner(problem, problem.gram_diagonal()) == "jacobi"
+            )
+            engine = ProjectedNewton(jacobi=jacobi)
             tol = self.default_tol(problem.dtype, problem.xp) if tol is None else tol
             return engine.solve(
                 problem, init=init, tol=tol, max_iter=max_iter, random_state=random_state,
