@@ -42,19 +42,12 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _measure import fit_quietly as quiet_fit  # noqa: E402
 from _measure import interleaved  # noqa: E402
 
 import l2gd  # noqa: E402
 from l2gd import GDRidgeRegressor, RidgeProblem  # noqa: E402
 from l2gd.solvers import GradientDescent  # noqa: E402
-
-
-def quiet_fit(est, X, y):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        t0 = time.perf_counter()
-        est.fit(X, y)
-        return time.perf_counter() - t0
 
 
 def rel_err(w, ref):
