@@ -207,7 +207,11 @@ class GDRidgeCV(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         a test fold whose weights are all zero.
     solver : {"auto", "closed_form", "gd"} or Solver, default="auto"
         Solver of the path on each fold and of the final refit, as in
-        :class:`~l2gd.GDRidgeRegressor` (``"auto"`` chooses from the data).
+        :class:`~l2gd.GDRidgeRegressor`. ``"auto"`` chooses from the data:
+        the paths by the rule for many alphas (``task="path"`` of
+        :func:`l2gd.solvers._registry.auto_solver`: the closed form up to 2000
+        sparse features, one factorization for every alpha), the refit by
+        the rule for one fit (``solver_``).
         Each fold's path is ``solver.solve_path``. Leave-one-out scores always
         come from the closed form's decomposition (that of the given
         ``ClosedForm``'s ``method``, an SVD for ``"svd"``); another solver then

@@ -265,10 +265,11 @@ class _PathProblem(RidgeProblem):
 
 
 def _resolve_solver(solver, X, positive=False):
-    """A fresh solver object and its name, checked against X (and ``positive``),
-    as the estimator does."""
+    """A fresh solver object and its name for many alphas (the ``"path"`` row
+    of ``"auto"``), checked against X (and ``positive``), as the estimator
+    does."""
     est = GDRidgeRegressor(solver=solver, positive=positive)
-    obj, name = est._solver_instance(X)
+    obj, name = est._solver_instance(X, task="path")
     est._check_capabilities(obj, name, X)
     return obj, name
 
@@ -318,7 +319,10 @@ def ridge_path(
         the path of ``alpha * sum_j f_j w_j**2``. The default grid is then
         that of the reduced problem (see :mod:`l2gd._penalty`).
     solver : {"auto", "closed_form", "gd"} or Solver, default="auto"
-        As in :class:`~l2gd.GDRidgeRegressor`.
+        As in :class:`~l2gd.GDRidgeRegressor`; ``"auto"`` follows the rule for
+        many alphas (``task="path"`` of
+        :func:`l2gd.solvers._registry.auto_solver`), which keeps the closed
+        form up to 2000 sparse features.
     tol : float, default=None
         Tolerance of iterative solvers (their default when None).
     max_iter : int, default=None

@@ -32,10 +32,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from . import _dask
 from ._objective import GramProblem, RidgeProblem
-
-#: ``solver="gd"`` runs on the ``p x p`` statistics of a dask array up to this
-#: many features (one pass), else with one pass per iteration.
-DASK_GRAM_MAX_FEATURES = 5000
+from .solvers import _registry
 
 #: Passes over the row chunks for stochastic solvers on dask when ``max_iter``
 #: is None.
@@ -89,17 +86,23 @@ class DaskSource:
     def streams(self, solver):
         """Whether ``solver`` trains by :meth:`stream` (``partial_fit`` over the
         chunks) rather than on :meth:`problem`: stochastic solvers, except SGD's
-        variance-reduced default without early stopping up to
-        ``DASK_GRAM_MAX_FEATURES`` features, whose snapshots and row chunks the
-        problem provides."""
+        variance-reduced default without early stopping on data small enough for
+        the ``p x p`` statistics (:func:`_gram_fits`), whose snapshots and row
+        chunks the problem provides."""
         if not solver.stochastic:
             return False
         chunked = (
             getattr(solver, "method", None) == "svrg"
             and not getattr(solver, "early_stopping", False)
-            and self.n_features <= DASK_GRAM_MAX_FEATURES
+            and self._gram_fits()
         )
         return not chunked and solver.supports_partial_fit
+
+    def _gram_fits(self):
+        """Whether every solver works on the one-pass ``p x p`` statistics (up
+        to the size where ``"auto"`` stops choosing the closed form on dask),
+        rather than one pass over the chunks per Hessian product."""
+        return self.n_features <= _registry.gram_limit(self.task)
 
     def problem(self, alpha, solver):
         """The :class:`~l2gd._objective.GramProblem` ``solver`` needs, with TSQR
@@ -108,7 +111,7 @@ class DaskSource:
         alpha W``, one exact pass), the row chunks centered at the data's means
         (``row_chunks(rng)``) and ``max_row_norm`` (one pass)."""
         X, Y, sw, fi = self.X, self.Y, self.sample_weight, self.fit_intercept
-        if getattr(solver, "needs_gram", False) or self.n_features <= DASK_GRAM_MAX_FEATURES:
+        if getattr(solver, "needs_gram", False) or self._gram_fits():
             stats = _dask.compute_stats(X, Y, sw, fit_intercept=fi)
             problem = GramProblem(stats, alpha)
             problem.orthogonal_solve = lambda: _dask.tsqr_solve(
@@ -166,7 +169,7 @@ class DaskSource:
                 "coefficients approach Ridge's solution but are not certified to tol. "
                 "For the exact solution use solver='closed_form' or 'gd' (one pass over "
                 "the chunks for up to "
-                f"{DASK_GRAM_MAX_FEATURES} features), or SGD(method='plain') to "
+                f"{_registry.gram_limit(self.task)} features), or SGD(method='plain') to "
                 "silence this warning.",
                 ConvergenceWarning,
                 stacklevel=4,

@@ -21,7 +21,7 @@ da = pytest.importorskip("dask.array")
 dask = pytest.importorskip("dask")
 distributed = pytest.importorskip("distributed")
 
-from l2gd import GDRidgeRegressor, RidgeStats, _dask, _sources  # noqa: E402
+from l2gd import GDRidgeRegressor, RidgeStats, _dask  # noqa: E402
 from l2gd.solvers import _registry  # noqa: E402
 from l2gd.solvers._closed_form import solve_from_stats  # noqa: E402
 from l2gd.solvers import SGD, ClosedForm, GradientDescent, Solver  # noqa: E402
@@ -129,8 +129,7 @@ def test_gd_on_statistics_gives_the_iterates_of_gd_on_the_data(threads, accelera
 @pytest.mark.parametrize("acceleration", ["cg", "nesterov"])
 def test_wide_gd_one_fused_pass_per_iteration(scheduler, monkeypatch, acceleration):
     # Force the path for data too wide for p x p statistics.
-    monkeypatch.setattr(_sources, "DASK_GRAM_MAX_FEATURES", 4)
-    monkeypatch.setattr(_registry, "GRAM_MAX_DIM", 4)  # "auto" on dask: the registry rule
+    monkeypatch.setattr(_registry, "GRAM_MAX_DIM", 4)  # one limit: "auto" and gd's route
     calls = []
     make = _dask._dask_gram_matvec
 

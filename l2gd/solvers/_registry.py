@@ -24,12 +24,28 @@ from ._sgd import SGD
 #: allowed values of ``solver`` from it.
 SOLVERS = {cls.name: cls for cls in (ClosedForm, GradientDescent, SGD)}
 
-#: ``"auto"`` solves in closed form when the Gram (or kernel) matrix it forms
-#: has at most this many rows: the smaller side of dense X, the number of
-#: features of sparse X (whose kernel would be dense), the number of features
-#: when streaming (``O(n_features**2)`` statistics) or on Dask.
+#: ``"auto"`` solves in closed form when the matrix it forms is small: the
+#: Gram (or kernel) of dense X, the ``n_features x n_features`` Gram of sparse
+#: X, the ``O(n_features**2)`` statistics of a stream or a dask array. These
+#: are its limits, derived from ``benchmarks/bench_auto.py`` (the measurements
+#: are in ``benchmarks/RESULTS.md``, "solver='auto'"):
+#:
+#: - ``GRAM_MAX_DIM`` (dense X, streams, dask): one fit by gd beats the closed
+#:   form from ``d`` about 1000 on well-conditioned designs but only from about
+#:   5000 (2 threads; later on one) on correlated ones, where gd needs hundreds of
+#:   iterations; above it the Gram (200 MB) and its factor are also what
+#:   memory and exactness favour no more. A stream has no cheaper exact
+#:   alternative (one pass of SGD ends about 70% from the solution), so sparse
+#:   and dense streams share it.
+#: - ``SPARSE_FIT_MAX_FEATURES`` (one fit on sparse X): gd's products cost the
+#:   non-zeros, the closed form a dense ``p x p`` factor; gd is faster from a
+#:   few hundred features on every measured design (3x at 500, 15x at 2000).
+#: - ``SPARSE_PATH_MAX_FEATURES`` (``ridge_path``, ``GDRidgeCV`` on sparse X):
+#:   one factorization serves every alpha, gd pays per alpha, so the closed
+#:   form stays faster up to 1000-2000 features.
 GRAM_MAX_DIM = 5000
-SPARSE_GRAM_MAX_FEATURES = 2000
+SPARSE_FIT_MAX_FEATURES = 500
+SPARSE_PATH_MAX_FEATURES = 2000
 
 
 @dataclass(frozen=True)
@@ -51,16 +67,34 @@ AUTO_RULES = {
             "fit",
             "closed_form",
             "gd",
-            "dense X: min(n_samples, n_features) <= 5000; sparse X: n_features <= 2000",
+            f"dense X: min(n_samples, n_features) <= {GRAM_MAX_DIM}; "
+            f"sparse X: n_features <= {SPARSE_FIT_MAX_FEATURES}",
         ),
-        AutoRule("stream", "closed_form", "sgd", "n_features <= 5000 (2000 for sparse X)"),
-        AutoRule("dask", "closed_form", "gd", "n_features <= 5000"),
+        AutoRule(
+            "path",
+            "closed_form",
+            "gd",
+            f"ridge_path, GDRidgeCV: dense X: min(n_samples, n_features) <= {GRAM_MAX_DIM}; "
+            f"sparse X: n_features <= {SPARSE_PATH_MAX_FEATURES}",
+        ),
+        AutoRule("stream", "closed_form", "sgd", f"n_features <= {GRAM_MAX_DIM}"),
+        AutoRule("dask", "closed_form", "gd", f"n_features <= {GRAM_MAX_DIM}"),
     )
 }
 
 
+def gram_limit(task, sparse=False):
+    """The largest side of the matrix ``"auto"`` still solves in closed form
+    for ``task`` (see :data:`AUTO_RULES`)."""
+    if sparse and task == "fit":
+        return SPARSE_FIT_MAX_FEATURES
+    if sparse and task == "path":
+        return SPARSE_PATH_MAX_FEATURES
+    return GRAM_MAX_DIM
+
+
 def _gram_side(task, n_samples, n_features, sparse):
-    if task == "fit" and not sparse:
+    if task in ("fit", "path") and not sparse:
         return min(n_samples, n_features)
     return n_features
 
@@ -75,9 +109,10 @@ def auto_solver(task, n_samples, n_features, *, sparse=False, positive=False):
 
     Parameters
     ----------
-    task : {"fit", "stream", "dask"}
-        ``"fit"`` (also ``ridge_path`` and ``GDRidgeCV``), ``"stream"``
-        (``partial_fit``) or ``"dask"`` (dask arrays).
+    task : {"fit", "path", "stream", "dask"}
+        ``"fit"`` (one alpha), ``"path"`` (``ridge_path`` and ``GDRidgeCV``:
+        many alphas), ``"stream"`` (``partial_fit``) or ``"dask"`` (dask
+        arrays).
     n_samples, n_features : int
         Shape of X (``n_samples`` is not used by "stream" and "dask").
     sparse : bool, default=False
@@ -91,8 +126,7 @@ def auto_solver(task, n_samples, n_features, *, sparse=False, positive=False):
         A key of :data:`SOLVERS`.
     """
     rule = AUTO_RULES[task]
-    limit = SPARSE_GRAM_MAX_FEATURES if sparse else GRAM_MAX_DIM
-    small = _gram_side(task, n_samples, n_features, sparse) <= limit
+    small = _gram_side(task, n_samples, n_features, sparse) <= gram_limit(task, sparse)
     name, other = (rule.small, rule.large) if small else (rule.large, rule.small)
     if positive and not _supports_positive(SOLVERS[name]()):
         return other
