@@ -209,7 +209,7 @@ class GDRidgeCV(CallbackSupportMixin, RegressorMixin, BaseEstimator):
         Solver of the path on each fold and of the final refit, as in
         :class:`~l2gd.GDRidgeRegressor`. ``"auto"`` chooses from the data:
         the paths by the rule for many alphas (``task="path"`` of
-        :func:`l2gd.solvers._registry.auto_solver`: the closed form up to 2000
+        :func:`l2gd.solvers._registry.auto_solver`: the closed form up to 1000
         sparse features, one factorization for every alpha), the refit by
         the rule for one fit (``solver_``).
         Each fold's path is ``solver.solve_path``. Leave-one-out scores always

@@ -322,7 +322,7 @@ def ridge_path(
         As in :class:`~l2gd.GDRidgeRegressor`; ``"auto"`` follows the rule for
         many alphas (``task="path"`` of
         :func:`l2gd.solvers._registry.auto_solver`), which keeps the closed
-        form up to 2000 sparse features.
+        form up to 1000 sparse features.
     tol : float, default=None
         Tolerance of iterative solvers (their default when None).
     max_iter : int, default=None

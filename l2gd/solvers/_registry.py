@@ -39,13 +39,15 @@ SOLVERS = {cls.name: cls for cls in (ClosedForm, GradientDescent, SGD)}
 #:   and dense streams share it.
 #: - ``SPARSE_FIT_MAX_FEATURES`` (one fit on sparse X): gd's products cost the
 #:   non-zeros, the closed form a dense ``p x p`` factor; gd is faster from a
-#:   few hundred features on every measured design (3x at 500, 15x at 2000).
+#:   few hundred features on every measured design (2-3x at 500, 10-20x at
+#:   2000).
 #: - ``SPARSE_PATH_MAX_FEATURES`` (``ridge_path``, ``GDRidgeCV`` on sparse X):
 #:   one factorization serves every alpha, gd pays per alpha, so the closed
-#:   form stays faster up to 1000-2000 features.
+#:   form stays faster up to about 1100 (``ridge_path``, 30 alphas) and 1800
+#:   features (5-fold CV); 1000 keeps the cost of the wrong choice under 1.4x.
 GRAM_MAX_DIM = 5000
 SPARSE_FIT_MAX_FEATURES = 500
-SPARSE_PATH_MAX_FEATURES = 2000
+SPARSE_PATH_MAX_FEATURES = 1000
 
 
 @dataclass(frozen=True)
