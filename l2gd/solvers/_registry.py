@@ -31,12 +31,11 @@ SOLVERS = {cls.name: cls for cls in (ClosedForm, GradientDescent, SGD)}
 #: are in ``benchmarks/RESULTS.md``, "solver='auto'"):
 #:
 #: - ``GRAM_MAX_DIM`` (dense X, streams, dask): one fit by gd beats the closed
-#:   form from ``d`` about 1000 on well-conditioned designs but only from about
-#:   5000 (2 threads; later on one) on correlated ones, where gd needs hundreds of
-#:   iterations; above it the Gram (200 MB) and its factor are also what
-#:   memory and exactness favour no more. A stream has no cheaper exact
-#:   alternative (one pass of SGD ends about 70% from the solution), so sparse
-#:   and dense streams share it.
+#:   form from ``d`` about 1000 on well-conditioned designs but, on correlated
+#:   ones (hundreds of gd iterations), only from about 5000 at 2 threads and
+#:   later at one; 5000 also bounds the Gram at 200 MB. A stream has no
+#:   cheaper exact alternative (one pass of SGD ends about 70% from the
+#:   solution), so sparse and dense streams share it.
 #: - ``SPARSE_FIT_MAX_FEATURES`` (one fit on sparse X): gd's products cost the
 #:   non-zeros, the closed form a dense ``p x p`` factor; gd is faster from a
 #:   few hundred features on every measured design (2-3x at 500, 10-20x at
