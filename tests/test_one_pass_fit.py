@@ -158,3 +158,21 @@ def test_stats_from_batch_of_finite_X_whose_squares_overflow_are_returned():
     X, y = _data()
     stats = RidgeStats.from_batch(X * 2.0**520, y)
     assert not np.all(np.isfinite(stats.xx))
+
+
+@pytest.mark.parametrize("offset", [0.0, 3.0], ids=["about-centered", "shifted"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_stats_gram_is_exactly_symmetric_and_matches_the_centered_product(offset, weighted):
+    # The Gram is assembled from syrk's lower triangle and a rank-one mean
+    # correction: both must keep it exactly symmetric (Cholesky and eigh read
+    # one triangle; an asymmetric G would make the two disagree).
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((700, 60)) * np.logspace(-1, 1, 60) + offset
+    y = rng.standard_normal(700)
+    sw = rng.uniform(0.5, 2.0, 700) if weighted else None
+    stats = RidgeStats.from_batch(X, y, sample_weight=sw)
+    w = np.ones(700) if sw is None else sw
+    Xc = X - (w @ X) / w.sum()
+    oracle = (Xc * w[:, None]).T @ Xc
+    assert np.array_equal(stats.xx, stats.xx.T)
+    np.testing.assert_allclose(stats.xx, oracle, rtol=1e-12, atol=1e-12 * np.abs(oracle).max())
