@@ -244,9 +244,7 @@ def _centered_sq_norms(problem):
     """Diagonal of ``G``: weighted squared norms of the centered columns."""
     X, s, m = problem.X, problem.sample_weight, problem.X_offset
     if sp.issparse(X):
-        X2 = X.multiply(X)
-        sq = np.asarray(X2.sum(axis=0) if s is None else X2.T @ s).ravel()
-        return np.clip(sq - problem.sw_sum * m * m, 0.0, None)
+        return problem._gram_diagonal()
     Xc = np.asarray(X, dtype=np.float64) - m
     return np.einsum("ij,ij->j", Xc, Xc) if s is None else np.einsum("ij,ij,i->j", Xc, Xc, s)
 

@@ -61,6 +61,18 @@ def extended_dtype(dtype):
     return wide if np.finfo(wide).eps < np.finfo(np.float64).eps else np.dtype(np.float64)
 
 
+def squared_entries(X):
+    """Sparse ``X`` with its stored entries squared, sharing X's index arrays
+    (``X.multiply(X)`` recomputes the sparsity pattern: 3x slower at 10^6
+    non-zeros). Its column sums (or ``.T @ weights``) are the diagonal of
+    ``X^T S X``, its row sums the squared row norms."""
+    X = X if X.format in ("csr", "csc") else X.tocsr()
+    if not X.has_canonical_format:  # a duplicate (i, j) is a sum: square it summed
+        X = X.copy()
+        X.sum_duplicates()
+    return type(X)((X.data * X.data, X.indices, X.indptr), shape=X.shape, copy=False)
+
+
 def column_scales(norms):
     """Power-of-two scales ``d`` with ``norms / d`` in ``[0.5, 1)``; 1 where a
     norm is zero (or not finite). Dividing by ``d`` is exact."""

@@ -72,6 +72,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import ArpackError, LinearOperator, eigsh
 
 from ._array_api import is_numpy, namespace, to_device, to_numpy
+from ._linalg import squared_entries
 
 
 def _weighted_mean(A, sample_weight, sw_sum, xp=np):
@@ -374,7 +375,7 @@ class RidgeProblem:
             rows = slice(start, min(start + block_rows, n))
             Xb = self.X[rows]
             if self.is_sparse:
-                sq = np.asarray(Xb.multiply(Xb).sum(axis=1)).ravel()
+                sq = np.asarray(squared_entries(Xb).sum(axis=1)).ravel()
                 if self.fit_intercept:
                     m = self.X_offset
                     sq = sq - 2.0 * np.asarray(Xb @ m).ravel() + m @ m
@@ -440,7 +441,7 @@ class RidgeProblem:
         """Uncentered ``diag(X^T S X)`` and centered ``diag(X_c^T S X_c)`` (clipped at 0)."""
         X, sw = self.X, self.sample_weight
         if self.is_sparse:
-            sq = X.multiply(X)
+            sq = squared_entries(X)
             diag = np.asarray(sq.sum(axis=0) if sw is None else sq.T @ sw).ravel()
         elif not is_numpy(self.xp):
             sq = X * X

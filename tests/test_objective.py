@@ -175,3 +175,23 @@ def test_batch_gradient_is_the_explicit_formula_in_the_namespace_of_x():
             assert isinstance(G, type(xps.asarray(W)))
             got = np.asarray(xps.asarray(G, device=xps.Device("CPU_DEVICE")))
             np.testing.assert_allclose(got, problem.gradient(W, batch=batch), rtol=1e-12)
+
+
+def test_sparse_gram_diagonal_sums_duplicate_entries_before_squaring():
+    # A CSR matrix may store (i, j) twice; its value is the sum. The diagonal of
+    # X^T X squares that sum, not each stored part (an oracle on the dense copy).
+    import scipy.sparse as sp
+
+    from l2gd._objective import RidgeProblem
+
+    data, rows, cols = [1.0, 2.0, 3.0, -1.0], [0, 0, 1, 2], [0, 0, 1, 1]
+    X = sp.csr_matrix((data, (rows, cols)), shape=(3, 2))
+    X = sp.csr_matrix((X.data, X.indices, X.indptr), shape=X.shape)  # canonical: sum first
+    Xd = sp.coo_matrix((data, (rows, cols)), shape=(3, 2))
+    Xdup = sp.csr_matrix((np.array(data), np.array(cols), np.array([0, 2, 3, 4])), shape=(3, 2))
+    assert not Xdup.has_canonical_format
+    dense = Xd.toarray()
+    for M in (X, Xdup):
+        problem = RidgeProblem(M, np.zeros((3, 1)), np.ones(1), fit_intercept=False)
+        np.testing.assert_allclose(problem.gram_diagonal(), (dense**2).sum(axis=0))
+        np.testing.assert_allclose(problem.row_norms_sq(), (dense**2).sum(axis=1))
