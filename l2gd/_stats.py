@@ -142,9 +142,7 @@ def _dense_moments(X, Y, sample_weight, sw_sum, center=None, block_rows=None):
     C, F, zz, zs = _moments_pass(X, Y, sample_weight, x_c, y_c, block_rows)
     dx, dy = F[:, k] / sw_sum, zs[:k] / sw_sum
     xx = _symmetric(C)
-    shift = np.outer(dx, dx)
-    shift *= sw_sum
-    xx -= shift  # symmetric: sw_sum * (dx_i * dx_j)
+    xx -= sw_sum * np.outer(dx, dx)  # symmetric: sw_sum * (dx_i * dx_j)
     xy = F[:, :k] - sw_sum * np.outer(dx, dy)
     yy = zz[:k] - sw_sum * dy**2
     x_mean = dx if x_c is None else x_c + dx
