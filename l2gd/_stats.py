@@ -23,8 +23,9 @@ _MAX_SHIFT_GAIN = 2.0
 _RAW_SHIFT_RATIO = 0.25
 
 
-def _block_rows(n_features, itemsize, n_samples, block_bytes=_BLOCK_BYTES):
-    rows = max(256, block_bytes // max(1, n_features * itemsize))
+def _block_rows(n_features, itemsize, n_samples, block_bytes=_BLOCK_BYTES, min_rows=256):
+    """Rows of a block of about ``block_bytes`` (at least ``min_rows``, at most all)."""
+    rows = max(min_rows, block_bytes // max(1, n_features * itemsize))
     return int(min(rows, max(n_samples, 1)))
 
 

@@ -132,10 +132,13 @@ def test_nystrom_needs_far_fewer_iterations_on_fast_spectral_decay(rank):
     ref = exact_ridge(X, y, alpha)[0]
     nys = _solve(X, y, alpha, tol=tol, max_iter=5000, random_state=0,
                  solver=GradientDescent(preconditioner="nystrom", rank=rank))
-    jac = _solve(X, y, alpha, tol=tol, max_iter=5000,
+    # Jacobi-preconditioned CG leaves kappa ~ 2e6 here, so at tol=1e-7 it is in
+    # its own rounding regime (1e3 eps kappa ~ 5e-7) and may honestly refuse to
+    # certify; it is given the 10x looser tol=1e-6, which only favours it.
+    jac = _solve(X, y, alpha, tol=10 * tol, max_iter=5000,
                  solver=GradientDescent(preconditioner="jacobi"))
     assert nys.converged and rel_err(nys.coef[:, 0], ref) <= tol
-    assert rel_err(jac.coef[:, 0], ref) <= tol
+    assert jac.converged and rel_err(jac.coef[:, 0], ref) <= 10 * tol
     assert 4 * nys.n_iter <= jac.n_iter, (nys.n_iter, jac.n_iter)
     assert nys.info["preconditioner"] == "nystrom" and nys.info["rank"] >= 1
 

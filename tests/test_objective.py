@@ -195,3 +195,68 @@ def test_sparse_gram_diagonal_sums_duplicate_entries_before_squaring():
         problem = RidgeProblem(M, np.zeros((3, 1)), np.ones(1), fit_intercept=False)
         np.testing.assert_allclose(problem.gram_diagonal(), (dense**2).sum(axis=0))
         np.testing.assert_allclose(problem.row_norms_sq(), (dense**2).sum(axis=1))
+
+
+@pytest.mark.parametrize("fit_intercept", [False, True])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("order", ["C", "F", "memmap"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n_columns", [1, 5, 40])
+def test_gram_matvec_in_row_blocks_is_the_explicit_product(
+        fit_intercept, weighted, order, dtype, n_columns, monkeypatch, tmp_path):
+    # Small blocks so that 1,000 rows make many (and a ragged last one): the
+    # one-read product must equal X_c^T S X_c V formed here in long double.
+    import l2gd._objective as objective
+
+    monkeypatch.setattr(objective, "_PRODUCT_BLOCK_BYTES", 2**12)
+    rng = np.random.default_rng(3)
+    n, p = 1_003, 30
+    X = (rng.standard_normal((n, p)) * np.logspace(-2, 2, p) + 5.0).astype(dtype)
+    if order == "F":
+        X = np.asfortranarray(X)
+    elif order == "memmap":
+        path = tmp_path / "X.dat"
+        X.tofile(path)
+        X = np.memmap(path, dtype=dtype, mode="r", shape=(n, p))
+    X_before = np.array(X)
+    # Weights in X's dtype, as the estimators' validation passes them.
+    sw = rng.uniform(0.5, 2.0, n).astype(dtype) if weighted else None
+    y = rng.standard_normal((n, 1))
+    problem = RidgeProblem(X, y, np.ones(1), sample_weight=sw, fit_intercept=fit_intercept)
+    V = rng.standard_normal((p, n_columns)).astype(dtype)
+    calls = []
+    monkeypatch.setattr(problem, "matvec", lambda W: calls.append(W) or RidgeProblem.matvec(problem, W))
+    out = problem.gram_matvec(V)
+
+    s = np.ones(n, np.longdouble) if sw is None else sw.astype(np.longdouble)
+    XL = np.asarray(X_before, dtype=np.longdouble)
+    # Centering is implicit (X is never copied), so rounding scales with the
+    # raw entries plus the mean, not with the centered ones.
+    mean = (s @ XL) / s.sum() if fit_intercept else np.zeros(p, np.longdouble)
+    VL = V.astype(np.longdouble)
+    expected = (XL - mean).T @ (s[:, None] * ((XL - mean) @ VL))
+    A = np.abs(XL) + np.abs(mean)
+    scale = A.T @ (s[:, None] * (A @ np.abs(VL)))
+    eps = np.finfo(dtype).eps
+    assert out.shape == (p, n_columns) and out.dtype == dtype
+    assert np.all(np.abs(out - expected) <= 50 * eps * scale)
+    # Few columns take the blocked path (X read once, no separate X @ V).
+    assert (len(calls) == 0) == (n_columns < objective._PRODUCT_MAX_TARGETS)
+    np.testing.assert_array_equal(np.asarray(X), X_before)
+
+
+def test_gram_matvec_paths_promote_dtypes_alike():
+    # float32 X with float64 weights: the one-read path and the two-sweep
+    # path (many columns) must give the same dtype, NumPy's promotion of all three.
+    import l2gd._objective as objective
+
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((2_000, 40)).astype(np.float32)
+    problem = RidgeProblem(X, rng.standard_normal((2_000, 1)), np.ones(1),
+                           sample_weight=rng.uniform(0.5, 2.0, 2_000))
+    for k in (1, objective._PRODUCT_MAX_TARGETS):
+        V = rng.standard_normal((40, k)).astype(np.float32)
+        fused = problem.gram_matvec(V)
+        two_sweeps = problem.rmatvec(problem.weighted(problem.matvec(V)))
+        assert fused.dtype == two_sweeps.dtype == np.float64
+        np.testing.assert_allclose(fused, two_sweeps, rtol=1e-4, atol=1e-3 * np.abs(two_sweeps).max())
