@@ -18,6 +18,10 @@ thread (threadpoolctl), scikit-learn in the same process. Sections:
 - ``spread``: the measurements behind ``preconditioner="auto"``: iterations
   and time of Jacobi against plain CG for column scales spanning 1, 2, 10,
   100, 1e6, on tall and wide, dense and sparse data.
+- ``product``: the Hessian product ``X_c^T S X_c V`` of every gd iteration,
+  one read of dense X in cache-sized row blocks
+  (``RidgeProblem.gram_matvec``) against the same product as two sweeps
+  (``rmatvec(weighted(matvec(V)))``), weighted and centered, 1 to 50 columns.
 
 Run with ``PYTHONPATH`` at the old tree and at the new one for before/after
 (on a tree without ``preconditioner="nystrom"`` those rows say so)::
@@ -25,6 +29,7 @@ Run with ``PYTHONPATH`` at the old tree and at the new one for before/after
     python benchmarks/bench_gd.py              # the issue's sizes
     python benchmarks/bench_gd.py --quick      # small sizes, seconds
     python benchmarks/bench_gd.py --section gd
+    python benchmarks/bench_gd.py --section product
 """
 
 import argparse
@@ -292,18 +297,47 @@ def spread_section(quick, repeats):
                   flush=True)
 
 
+def product_section(quick, repeats):
+    print("\n| X (weighted, centered) | columns of V | two sweeps ms | one read ms | "
+          "two / one |\n|---|---|---|---|---|")
+    shapes = [(500, 1500), (2000, 1000), (20000, 200)] if quick else [
+        (500, 1500), (2000, 1000), (20000, 200), (100000, 500), (1000000, 100)]
+    rng = np.random.default_rng(9)
+    for n, p in shapes:
+        X = rng.standard_normal((n, p)) + 0.5
+        problem = RidgeProblem(X, rng.standard_normal((n, 1)), np.ones(1),
+                               sample_weight=rng.uniform(0.5, 2.0, n))
+        calls = max(1, int(2e8 // (n * p)))  # about 1.6 GB read per timing
+        for k in (1, 10, 50):
+            V = rng.standard_normal((p, k))
+
+            def loop(fn, V=V):
+                t0 = time.perf_counter()
+                for _ in range(calls):
+                    fn(V)
+                return (time.perf_counter() - t0) / calls
+
+            t = interleaved({
+                "two": lambda: loop(lambda V: problem.rmatvec(problem.weighted(problem.matvec(V)))),
+                "one": lambda: loop(problem.gram_matvec)}, repeats)
+            two, one = t["two"]["median"], t["one"]["median"]
+            print(f"| {n:,} x {p:,} | {k} | {1e3 * two:.3f} | {1e3 * one:.3f} | "
+                  f"{two / one:.2f}x |", flush=True)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--section", default="all",
-                        choices=("gd", "multitarget", "nystrom", "spread", "all"))
+                        choices=("gd", "multitarget", "nystrom", "spread", "product", "all"))
     parser.add_argument("--repeats", type=int, default=None)
     args = parser.parse_args(argv)
     repeats = args.repeats or (3 if args.quick else 5)
     print(f"l2gd {l2gd.__version__} from {l2gd.__file__}; BLAS pinned to 1 thread")
     with threadpool_limits(1):
         for name, section in (("gd", gd_section), ("multitarget", multitarget_section),
-                              ("nystrom", nystrom_section), ("spread", spread_section)):
+                              ("nystrom", nystrom_section), ("spread", spread_section),
+                              ("product", product_section)):
             if args.section in (name, "all"):
                 section(args.quick, repeats)
 
