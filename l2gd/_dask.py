@@ -32,6 +32,7 @@ import numpy as np
 import scipy.linalg as la
 
 from ._linalg import numerical_rank, singular_cutoff, warn_if_singular
+from ._objective import centered_gram_block
 from ._scores import r2_from_parts
 from ._stats import RidgeStats, combine_means
 
@@ -489,10 +490,7 @@ def _cross_kernel(Xb, Yb, swb, start, fit_intercept):
 
 def _gram_kernel(Xb, swb, V, x_mean):
     """This chunk's part of ``X_c^T S X_c V`` (before the centering correction)."""
-    Q = Xb @ V - x_mean @ V
-    if swb is not None:
-        Q *= swb[:, None]
-    return _box((Xb.T @ Q, Q.sum(axis=0)))
+    return _box(centered_gram_block(Xb, V, x_mean @ V, swb))
 
 
 def _dask_gram_matvec(X, sw, x_mean, split_every):

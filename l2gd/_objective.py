@@ -107,6 +107,26 @@ def moments_objective(W, HW, xy, yy, alpha):
     return yy - 2.0 * cross + quad + alpha * np.einsum("...pk,...pk->...k", W, W)
 
 
+def centered_gram_block(B, V, shift=None, sample_weight=None):
+    """One row block's share of ``X_c^T S X_c V``: the single home of the
+    blocked Hessian product (row blocks in memory, Dask chunks).
+
+    ``T = S_B (B V - 1 shift^T)`` with ``shift = x_offset^T V`` (``None``:
+    uncentered) and ``S_B`` the block's weights; returns ``(B^T T, 1^T T)``
+    (the second ``None`` when uncentered). Over all blocks,
+    ``X_c^T S X_c V = sum B^T T - x_offset (sum 1^T T)``: the centering of
+    the second factor is applied once, by the caller. ``T`` has the dtype
+    NumPy's promotion gives the two-sweep product.
+    """
+    dtype = np.result_type(B, V, *(a for a in (shift, sample_weight) if a is not None))
+    T = (B @ V).astype(dtype, copy=False)
+    if shift is not None:
+        T -= shift
+    if sample_weight is not None:
+        T *= sample_weight[:, None]
+    return B.T @ T, (None if shift is None else T.sum(axis=0))
+
+
 def top_eigenvalue(matvec, n, upper, tol=1e-3):
     """Largest eigenvalue of a symmetric PSD operator ``v -> matvec(v)`` of size ``n``.
 
@@ -344,23 +364,17 @@ class RidgeProblem:
             return self.rmatvec(self.weighted(self.matvec(V)))
         sw = self.sample_weight
         shift = self.X_offset @ V if self.fit_intercept else None
-        # The dtype NumPy's promotion gives the two-sweep product.
-        dtype = np.result_type(X, V, *(a for a in (shift, sw) if a is not None))
-        out = np.zeros((p, k), dtype=dtype)
-        total = np.zeros(k, dtype=dtype)
+        out = total = None
         for start in range(0, n, rows):
-            B = X[start : start + rows]
-            T = (B @ V).astype(dtype, copy=False)
-            if shift is not None:
-                T -= shift
-            if sw is not None:
-                T *= sw[start : start + rows, None]
-            out += B.T @ T
-            if shift is not None:
-                total += T.sum(axis=0)
-        if shift is not None:
-            out -= np.outer(self.X_offset, total)
-        return out
+            block = slice(start, start + rows)
+            part, sums = centered_gram_block(X[block], V, shift, None if sw is None else sw[block])
+            if out is None:
+                out, total = part, sums
+            else:
+                out += part
+                if sums is not None:
+                    total += sums
+        return out if shift is None else out - np.outer(self.X_offset, total)
 
     def hessian_matvec(self, P):
         """``2 (X_c^T S X_c + alpha I) P`` (:meth:`gram_matvec`: one read of dense X)."""

@@ -126,6 +126,27 @@ def test_gd_on_statistics_gives_the_iterates_of_gd_on_the_data(threads, accelera
     np.testing.assert_allclose(est.loss_curve_, ref.loss_curve_, rtol=1e-10)
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+def test_dask_gram_product_is_the_explicit_product(threads, weighted):
+    # The chunked product (one task per chunk, the in-memory blocked
+    # product's kernel) against X_c^T S X_c V formed here in long double.
+    X, y, w = make_data(k=2, weights=weighted, seed=5)
+    Xd, yd, wd = to_dask(X, y, w)
+    rows = Xd.chunks[0]  # the estimator aligns y and the weights with X's chunks
+    yd = yd.rechunk((rows, 2))
+    wd = None if wd is None else wd.rechunk((rows,))
+    cross, matvec = _dask.gram_operator(Xd, yd, wd, True)
+    V = np.random.default_rng(6).standard_normal((X.shape[1], 3))
+    s = np.ones(X.shape[0], np.longdouble) if w is None else w.astype(np.longdouble)
+    XL = X.astype(np.longdouble)
+    Xc = XL - (s @ XL) / s.sum()
+    expected = Xc.T @ (s[:, None] * (Xc @ V.astype(np.longdouble)))
+    out = matvec(V)
+    assert out.shape == V.shape and out.dtype == np.float64
+    np.testing.assert_allclose(out, np.asarray(expected, np.float64), rtol=1e-12,
+                               atol=1e-12 * float(np.abs(expected).max()))
+
+
 @pytest.mark.parametrize("acceleration", ["cg", "nesterov"])
 def test_wide_gd_one_fused_pass_per_iteration(scheduler, monkeypatch, acceleration):
     # Force the path for data too wide for p x p statistics.
