@@ -232,3 +232,52 @@ def test_alpha_overflowing_next_to_tiny_X_is_refused_clearly(solver):
     X, y = make_regression_data(60, 5, seed=4)
     with pytest.raises(ValueError, match="alpha is too large next to X"):
         GDRidgeRegressor(alpha=1.0, solver=solver).fit(X * 1e-200, y)
+
+
+# -- columns far from zero next to their spread (years, Kelvin, prices) -----------
+def _offset_column_data(n, dtype, seed=0):
+    """A column of "years" (2000 +- 0.5) beside unit-scale columns, in ``dtype``."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, 3))
+    X[:, 0] = 2000.0 + 0.5 * rng.standard_normal(n)
+    y = 3.0 * (X[:, 0] - 2000.0) + X[:, 1] + 0.1 * rng.standard_normal(n)
+    return X.astype(dtype), (y + 1e4).astype(dtype)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_means_of_offset_columns_are_correctly_rounded(weighted, dtype):
+    # Summing 300,000 float32 "years" row by row in float32 drifts by several
+    # standard deviations; the centers of every iterative solver come from
+    # these means, so the fit would solve another problem. Oracle: the long
+    # double mean of the very same values. Allowed: one rounding to the dtype,
+    # plus rounding that grows with the spread (not the magnitude) of a column.
+    from l2gd._objective import RidgeProblem
+
+    X, y = _offset_column_data(300_000, dtype)
+    sw = np.random.default_rng(1).uniform(0.5, 2.0, X.shape[0]).astype(dtype) if weighted else None
+    problem = RidgeProblem(X, y[:, None], np.ones(1, dtype), sample_weight=sw)
+    s = np.ones(X.shape[0], np.longdouble) if sw is None else sw.astype(np.longdouble)
+    for got, A in ((problem.X_offset, X), (problem.y_offset, y[:, None])):
+        AL = A.astype(np.longdouble)
+        exact = (s @ AL) / s.sum()
+        spread = np.sqrt((s @ (AL - exact) ** 2) / s.sum())
+        allowed = np.spacing(np.abs(exact).astype(dtype)) + np.sqrt(len(s)) * np.finfo(dtype).eps * spread
+        assert got.dtype == dtype
+        assert np.all(np.abs(got.astype(np.longdouble) - exact) <= allowed)
+
+
+@pytest.mark.parametrize("solver", ["gd", "sgd"])
+def test_float32_fit_with_a_year_column_is_right_or_warns(solver):
+    # Before: sgd returned a coefficient of 0.0024 for the year column (3.0
+    # expected: 99.9% off) without a warning, gd warned; both solved the
+    # problem centered at a float32 mean 35 standard deviations off.
+    X, y = _offset_column_data(1_000_000, np.float32)
+    ref = Ridge(alpha=1.0).fit(X.astype(np.float64), y.astype(np.float64))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        est = GDRidgeRegressor(alpha=1.0, solver=solver, random_state=0).fit(X, y)
+    warned = any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    err = rel_err(est.coef_, ref.coef_)
+    assert warned or err <= 1e-3, err
+    assert err <= 1e-2, err  # and the answer is the right one either way
