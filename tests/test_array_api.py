@@ -84,3 +84,30 @@ def test_y_and_weights_follow_x_namespace():
         est = GDRidgeRegressor().fit(torch.asarray(X), y, sample_weight=np.ones(30))
     assert isinstance(est.coef_, torch.Tensor)
     assert np.allclose(est.coef_.numpy(), GDRidgeRegressor().fit(X, y).coef_)
+
+
+@pytest.mark.parametrize("namespace", ["torch", "array_api_strict"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_means_of_offset_float32_columns_in_other_namespaces(namespace, weighted):
+    # The centers of the iterative solvers, summed in X's namespace and dtype
+    # about a shift: float32 "years" (2000 +- 0.5) over 300,000 rows, whose
+    # float32 sum row by row drifts by several standard deviations. Oracle: the
+    # long double mean of the same values; allowed: a rounding that grows with
+    # the spread (0.5), not with the magnitude (2000).
+    from l2gd._objective import RidgeProblem
+
+    rng = np.random.default_rng(0)
+    n = 300_000
+    X = np.stack([2000.0 + 0.5 * rng.standard_normal(n), rng.standard_normal(n)], axis=1)
+    X = X.astype(np.float32)
+    sw = rng.uniform(0.5, 2.0, n).astype(np.float32) if weighted else None
+    Xx = to_namespace(namespace, X)
+    swx = None if sw is None else to_namespace(namespace, sw)
+    with sklearn.config_context(array_api_dispatch=True):
+        yx = to_namespace(namespace, np.zeros((n, 1), np.float32))
+        problem = RidgeProblem(Xx, yx, np.ones(1), sample_weight=swx)
+        got = to_np(problem.X_offset).astype(np.longdouble)
+    s = np.ones(n, np.longdouble) if sw is None else sw.astype(np.longdouble)
+    exact = (s @ X.astype(np.longdouble)) / s.sum()
+    ulp = np.spacing(np.abs(exact).astype(np.float32))
+    assert np.all(np.abs(got - exact) <= 2 * ulp + 1e-3 * 0.5)
