@@ -226,7 +226,7 @@ def _kernel_eigenvalues(X, sample_weight, fit_intercept):
     Y = np.zeros((X.shape[0], 1), dtype=X.dtype)
     problem = RidgeProblem(X, Y, np.zeros(1), sample_weight, fit_intercept)
     root = np.sqrt(sample_weight) if sample_weight is not None else np.ones(X.shape[0])
-    d = column_scales(np.sqrt(_centered_sq_norms(problem)))
+    d = column_scales(np.sqrt(problem._gram_diagonal()))
     Xs = X @ sp.diags(1.0 / d) if sp.issparse(X) else X / d  # exact: powers of two
     scaled = RidgeProblem(Xs, Y, np.zeros(1), sample_weight, fit_intercept)
     K = np.asarray(_kernel(scaled), dtype=np.float64)
@@ -238,15 +238,6 @@ def _kernel_eigenvalues(X, sample_weight, fit_intercept):
     return _graded_eigenvalues(
         L[keep], d, lambda: np.asarray(problem.rmatvec(U * root[:, None]), dtype=np.float64)
     )
-
-
-def _centered_sq_norms(problem):
-    """Diagonal of ``G``: weighted squared norms of the centered columns."""
-    X, s, m = problem.X, problem.sample_weight, problem.X_offset
-    if sp.issparse(X):
-        return problem._gram_diagonal()
-    Xc = np.asarray(X, dtype=np.float64) - m
-    return np.einsum("ij,ij->j", Xc, Xc) if s is None else np.einsum("ij,ij,i->j", Xc, Xc, s)
 
 
 def design_eigenvalues(X, sample_weight, fit_intercept):
