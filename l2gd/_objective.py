@@ -83,7 +83,7 @@ from ._stats import _block_rows
 # 20,000 x 200 and 4,000 x 1,500 with 50 targets: 0.9-1.1x), so X is swept twice.
 _PRODUCT_BLOCK_BYTES = 2**19
 _PRODUCT_MAX_TARGETS = 32
-# Row blocks of the means pass (see _weighted_mean) and of the Gram diagonal's.
+# Row blocks of the means pass in namespaces other than NumPy's (see _weighted_mean).
 _MEAN_MIN_ROWS = 256
 _MEAN_BLOCK_BYTES = 2**22
 # The centered Gram diagonal from uncentered moments is summed again about the
@@ -549,6 +549,11 @@ class RidgeProblem:
         moment about the centers.
         """
         X, sw = self.X, self.sample_weight
+        dense = not self.is_sparse and is_numpy(self.xp) and self.fit_intercept
+        eps = float(np.finfo(self.dtype).eps) if dense else None
+        if dense and _DIAG_TRUST * self.n_samples * eps >= 1:
+            # centered <= uncentered: every column would be summed again below.
+            return _moments_about(X, sw, self.sw_sum, self.X_offset, np.arange(X.shape[1]))
         if self.is_sparse:
             sq = squared_entries(X)
             diag = np.asarray(sq.sum(axis=0) if sw is None else sq.T @ sw).ravel()
@@ -560,9 +565,8 @@ class RidgeProblem:
         else:
             diag = np.einsum("ij,ij,i->j", X, X, sw)
         centered = self.xp.clip(diag - self.sw_sum * self.X_offset**2, 0, None)
-        if self.is_sparse or not is_numpy(self.xp) or not self.fit_intercept:
+        if not dense:
             return diag, centered
-        eps = float(np.finfo(self.dtype).eps)
         redo = np.flatnonzero(centered <= _DIAG_TRUST * self.n_samples * eps * diag)
         if redo.size:
             about, spread = _moments_about(X, sw, self.sw_sum, self.X_offset, redo)
